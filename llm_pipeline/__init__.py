@@ -1,0 +1,1 @@
+"""llm_pipeline: raw HTML / CSV / SQL / JSONL to a fine-tuned causal language model."""

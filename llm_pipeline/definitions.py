@@ -1,0 +1,32 @@
+"""The one Definitions object of the project: every asset, check, job, schedule, sensor, resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from llm_pipeline.defs.assets.checkpoint import checkpoint
+from llm_pipeline.defs.assets.clustered import clustered
+from llm_pipeline.defs.assets.filtered import filtered
+from llm_pipeline.defs.assets.model_inputs import base_model, tokenized
+from llm_pipeline.defs.assets.plaintext import plaintext
+from llm_pipeline.defs.assets.raw import raw_sources
+from llm_pipeline.defs.assets.splits import splits
+from llm_pipeline.defs.checks import asset_checks
+from llm_pipeline.defs.jobs import jobs
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.defs.schedules import schedules
+from llm_pipeline.defs.sensors import sensors
+
+pipeline_assets = [plaintext, filtered, clustered, splits, base_model, tokenized, checkpoint]
+
+defs = dg.Definitions(
+    assets=[*raw_sources, *pipeline_assets],
+    asset_checks=asset_checks,
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources={
+        "data_dir": DataDirResource(),
+        "pipes_subprocess_client": dg.PipesSubprocessClient(),
+    },
+)

@@ -1,0 +1,114 @@
+"""checkpoint: the GPU step. Training runs as its own process, launched through Dagster Pipes."""
+
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import typing
+
+import dagster as dg
+import pydantic
+
+from llm_pipeline.defs.assets.model_inputs import MODEL_GROUP, base_model, tokenized
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.model_ref import read_model_ref
+from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline.training.curve import CurvePoint
+from llm_pipeline.training.diagnosis import diagnose
+from llm_pipeline.training.plot import png_markdown, render_curve_png
+
+TRAINING_GROUP = "training"
+# Filled in by the asset from the data directory, not by the user.
+RUN_PATH_FIELDS = ("base_model", "tokenized_path", "output_dir")
+
+
+def _config_class_from(dataclass_type: type) -> type[dg.Config]:
+    """A Dagster Config with every hyperparameter of TrainingConfig, its default and its help text.
+
+    Generated rather than written out twice, so the launchpad and the launched trainer can never
+    disagree about a field's name or default.
+    """
+    hints = typing.get_type_hints(dataclass_type)
+    fields = {}
+    for field in dataclasses.fields(dataclass_type):
+        if field.name in RUN_PATH_FIELDS:
+            continue
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        fields[field.name] = (hints[field.name], pydantic.Field(default=default, description=field.metadata["help"]))
+    return pydantic.create_model("TrainConfig", __base__=dg.Config, **fields)
+
+
+TrainConfig = _config_class_from(TrainingConfig)
+
+
+def launch_command(config_path: str, num_processes: int = 1) -> list[str]:
+    """`accelerate launch` of the trainer module with this interpreter, so the venv is the same."""
+    return [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--num_processes", str(num_processes), "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "llm_pipeline.training.train", "--config", config_path,
+    ]  # fmt: skip
+
+
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    kinds={"pytorch", "huggingface"},
+    deps=[tokenized, base_model],
+    pool="gpu",
+    tags={"compute": "gpu"},
+    op_tags={"llm_pipeline/device": "gpu"},
+    description="Fine-tuned model or adapter (full / LoRA / QLoRA), trained in a launched process; learning curve and diagnosis in metadata.",
+)
+def checkpoint(
+    context: dg.AssetExecutionContext,
+    config: TrainConfig,  # type: ignore[valid-type]
+    data_dir: DataDirResource,
+    pipes_subprocess_client: dg.PipesSubprocessClient,
+) -> dg.MaterializeResult:
+    layout = data_dir.layout
+    output_dir = layout.models / "checkpoint"
+    training = TrainingConfig(
+        **config.model_dump(),
+        base_model=read_model_ref(layout.models),
+        tokenized_path=str(layout.stage("tokenized")),
+        output_dir=str(output_dir),
+    ).validate()
+    if not training.resume_from_checkpoint:
+        shutil.rmtree(output_dir, ignore_errors=True)
+    config_path = training.to_json(output_dir / "run_config.json")
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    context.log.info(f"launching {training.method} training: {' '.join(launch_command(str(config_path)))}")
+    reported = pipes_subprocess_client.run(
+        context=context, command=launch_command(str(config_path)), env=env
+    ).get_materialize_result()
+    metadata = dict(reported.metadata or {})
+    return dg.MaterializeResult(metadata={**metadata, **curve_metadata(metadata["learning_curve"].value, training.method)})
+
+
+def curve_metadata(points: list[dict], method: str) -> dict[str, dg.MetadataValue]:
+    """The learning curve as a table and a plot, and the fit diagnosis in words."""
+    curve = [CurvePoint(point["step"], point.get("train_loss"), point.get("eval_loss")) for point in points]
+    diagnosis = diagnose(curve)
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("step", "int"),
+            dg.TableColumn("train_loss", "float"),
+            dg.TableColumn("validation_loss", "float"),
+        ]
+    )
+    rows = [
+        dg.TableRecord({"step": point.step, "train_loss": point.train_loss, "validation_loss": point.eval_loss})
+        for point in curve
+    ]
+    png = render_curve_png(curve, title=f"{method} fine-tune: {diagnosis.verdict}")
+    return {
+        "learning_curve_table": dg.MetadataValue.table(rows, schema=schema),
+        "learning_curve_plot": dg.MetadataValue.md(png_markdown(png)),
+        "diagnosis": dg.MetadataValue.text(diagnosis.verdict),
+        "diagnosis_reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in diagnosis.reasons)),
+        "best_step": dg.MetadataValue.int(diagnosis.best_step) if diagnosis.best_step is not None else dg.MetadataValue.text("n/a"),
+        "learning_curve": dg.MetadataValue.json(json.loads(json.dumps(points))),
+    }

@@ -1,0 +1,22 @@
+"""The two jobs: the dataset alone, and everything through the fine-tuned checkpoint."""
+
+
+import dagster as dg
+
+# A run tag the instance limits to one run at a time (dagster.yaml), besides the `gpu` pool.
+GPU_RUN_TAG = {"llm_pipeline/gpu": "true"}
+
+prepare_dataset_job = dg.define_asset_job(
+    "prepare_dataset",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("checkpoint"),
+    description="Raw files to tokenized train/validation splits: everything before the GPU step.",
+)
+
+fine_tune_job = dg.define_asset_job(
+    "fine_tune",
+    selection=dg.AssetSelection.all(),
+    tags=GPU_RUN_TAG,
+    description="Raw files to the fine-tuned checkpoint, with its learning curve and diagnosis.",
+)
+
+jobs = [prepare_dataset_job, fine_tune_job]

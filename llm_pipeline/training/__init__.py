@@ -1,0 +1,1 @@
+"""Fine-tuning: config, model builder, launched trainer, learning curve and its diagnosis (no dagster here)."""

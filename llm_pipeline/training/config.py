@@ -1,0 +1,155 @@
+"""Everything the launched trainer needs, as one JSON-serializable dataclass.
+
+The Dagster side writes a `TrainingConfig` to JSON and launches
+`python -m llm_pipeline.training.train --config CONFIG.json`; the trainer reads it back.
+Every field carries its help text in `metadata["help"]` so that a UI can show it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+METHODS = ("full", "lora", "qlora")
+SCHEDULERS = ("cosine", "constant_with_warmup", "linear")
+QUANT_TYPES = ("nf4", "fp4")
+
+
+def _help(default: Any, text: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class TrainingConfig:
+    # --- run paths -------------------------------------------------------------------------
+    base_model: str = _help("", "Hugging Face model id or local directory of the base causal LM (and its tokenizer).")
+    tokenized_path: str = _help(
+        "", "A `datasets.DatasetDict` saved with `save_to_disk`, with `train` and `validation` splits "
+        "holding `input_ids`, `attention_mask` and `labels`."
+    )
+    output_dir: str = _help(
+        "", "Where checkpoints go; the final model (or LoRA adapter) and tokenizer are saved to `output_dir/final`."
+    )
+
+    # --- method ----------------------------------------------------------------------------
+    method: str = _help(
+        "lora", "`full` trains every weight; `lora` trains low-rank adapters on a frozen base; "
+        "`qlora` does the same on a 4-bit quantized base (bitsandbytes)."
+    )
+
+    # --- optimisation ----------------------------------------------------------------------
+    learning_rate: float = _help(2e-4, "Peak learning rate (after warmup). 2e-4 suits LoRA; full fine-tunes want ~1e-5.")
+    lr_scheduler_type: str = _help("cosine", "Learning-rate schedule after warmup: cosine | constant_with_warmup | linear.")
+    warmup_steps: float = _help(
+        5, "Optimizer steps of linear warmup from 0 to `learning_rate`; a value in (0, 1) is a fraction of all steps."
+    )
+    per_device_train_batch_size: int = _help(8, "Training records per device per forward pass.")
+    per_device_eval_batch_size: int = _help(8, "Validation records per device per forward pass.")
+    gradient_accumulation_steps: int = _help(
+        1, "Forward passes per optimizer step; effective batch = per-device batch x devices x this."
+    )
+    num_train_epochs: float = _help(3.0, "Passes over the training split (ignored when `max_steps` > 0).")
+    max_steps: int = _help(-1, "Total optimizer steps; a value > 0 overrides `num_train_epochs`.")
+    weight_decay: float = _help(0.0, "AdamW weight decay.")
+    max_grad_norm: float = _help(1.0, "Gradient clipping norm (0 disables clipping).")
+    seed: int = _help(42, "Seed for weight/adapter initialisation, data order and dropout.")
+
+    # --- evaluation, logging, checkpoints ---------------------------------------------------
+    eval_steps: int = _help(10, "Evaluate the validation loss every this many optimizer steps.")
+    logging_steps: int = _help(5, "Log (and report) the training loss every this many optimizer steps.")
+    save_steps: int = _help(50, "Write a checkpoint every this many optimizer steps.")
+    save_total_limit: int = _help(2, "Keep at most this many checkpoints in `output_dir` (older ones are deleted).")
+    resume_from_checkpoint: bool = _help(
+        False, "Resume from the newest `checkpoint-*` in `output_dir` when there is one (e.g. after a crash)."
+    )
+    gradient_checkpointing: bool = _help(
+        False, "Recompute activations in the backward pass: less memory, about 30% slower."
+    )
+
+    # --- LoRA / QLoRA ----------------------------------------------------------------------
+    lora_r: int = _help(8, "Rank of the LoRA update matrices.")
+    lora_alpha: int = _help(16, "LoRA scaling numerator: the update is scaled by lora_alpha / lora_r.")
+    lora_dropout: float = _help(0.05, "Dropout on the LoRA branch input.")
+    lora_target_modules: list[str] = _help(
+        ["q_proj", "v_proj"], "Names of the linear layers that get adapters (Llama: q_proj, k_proj, v_proj, o_proj, ...)."
+    )
+    qlora_quant_type: str = _help("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
+    qlora_double_quant: bool = _help(True, "Also quantize the quantization constants (saves ~0.4 bit per weight).")
+
+    # --- validation and JSON -----------------------------------------------------------------
+    def validate(self) -> TrainingConfig:
+        """Raise ValueError naming every bad field; return self so calls can be chained."""
+        problems: list[str] = []
+        if self.method not in METHODS:
+            problems.append(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        if self.lr_scheduler_type not in SCHEDULERS:
+            problems.append(
+                f"lr_scheduler_type must be one of {', '.join(SCHEDULERS)}; got {self.lr_scheduler_type!r}"
+            )
+        if self.qlora_quant_type not in QUANT_TYPES:
+            problems.append(f"qlora_quant_type must be one of {', '.join(QUANT_TYPES)}; got {self.qlora_quant_type!r}")
+        for name in ("base_model", "tokenized_path", "output_dir"):
+            if not getattr(self, name):
+                problems.append(f"{name} must be set")
+        for name in ("learning_rate", "num_train_epochs"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                problems.append(f"{name} must be a positive number; got {value!r}")
+        for name in ("weight_decay", "max_grad_norm", "warmup_steps"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                problems.append(f"{name} must be >= 0; got {value!r}")
+        for name in (
+            "per_device_train_batch_size",
+            "per_device_eval_batch_size",
+            "gradient_accumulation_steps",
+            "eval_steps",
+            "save_steps",
+            "logging_steps",
+            "save_total_limit",
+            "lora_r",
+            "lora_alpha",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                problems.append(f"{name} must be a positive integer; got {value!r}")
+        if not (self.max_steps == -1 or self.max_steps > 0):
+            problems.append(f"max_steps must be -1 (use num_train_epochs) or a positive integer; got {self.max_steps!r}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            problems.append(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}")
+        if not self.lora_target_modules or not all(isinstance(m, str) and m for m in self.lora_target_modules):
+            problems.append(f"lora_target_modules must be a non-empty list of module names; got {self.lora_target_modules!r}")
+        if problems:
+            raise ValueError("invalid TrainingConfig: " + "; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainingConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainingConfig:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def field_help(cls) -> dict[str, str]:
+        """Field name -> help text, for UIs and config schemas."""
+        return {f.name: f.metadata["help"] for f in fields(cls)}
