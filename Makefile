@@ -1,0 +1,29 @@
+# Quick start: `make pipeline` (set up, then materialize every asset on the bundled data)
+#              `make test`     (set up, then run the test suite)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# One torch thread per process: two threads on two busy cores ran 20x slower.
+export OMP_NUM_THREADS ?= 1
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+PORT ?= 3000
+
+.PHONY: setup pipeline test dev instance
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+	touch $@
+
+setup: $(VENV)/.installed
+
+instance:
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+pipeline: setup instance
+	$(BIN)/dagster asset materialize --select '*' -m llm_pipeline.definitions
+
+test: setup
+	$(BIN)/python -m pytest
+
+dev: setup instance
+	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT)

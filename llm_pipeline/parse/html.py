@@ -1,0 +1,320 @@
+"""HTML page -> its main text. BeautifulSoup over lxml; no file I/O.
+
+Three steps: decode the bytes (`decode_html`), prune what is not the page's own text
+(`_prune`), render the rest as paragraphs (`_render`). Pruning follows what pages say about
+themselves (semantic tags, ARIA roles, class/id words) rather than scoring text density:
+it is predictable, and a user who knows their site can name the content with `selector=`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Literal
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+
+from llm_pipeline.parse.errors import ParseError
+
+Mode = Literal["main", "full"]
+
+# Elements whose text is never shown as page text.
+_NON_TEXT_TAGS = ("head", "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas")
+_BOILERPLATE_TAGS = frozenset({"nav", "header", "footer", "aside", "form", "dialog", "menu", "button"})
+_BOILERPLATE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar", "dialog"})
+# Words in a class or id that mark a block as site chrome rather than the article.
+_BOILERPLATE_WORDS = frozenset({
+    "nav", "navbar", "navigation", "menu", "menubar", "sidebar", "footer", "breadcrumb", "breadcrumbs",
+    "cookie", "cookies", "consent", "share", "sharing", "social", "comment", "comments",
+    "related", "newsletter", "subscribe", "promo", "advert", "advertisement", "ads", "skip",
+})
+_MAIN_SELECTORS = ("article", "main", "[role=main]", "[itemprop=articleBody]")
+# A class/id-matched block holding more than this share of the page's text is the content.
+_MAX_BOILERPLATE_SHARE = 0.5
+
+_LINE, _PARAGRAPH = 1, 2
+_LINE_TAGS = frozenset({"br", "li", "tr", "dt", "dd", "option", "caption", "figcaption", "summary", "legend"})
+_PARAGRAPH_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "center", "details", "dialog", "div", "dl",
+    "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hgroup", "hr", "main", "nav", "ol", "p", "section", "table", "ul",
+})
+_CELL_TAGS = frozenset({"td", "th"})
+
+# --- decoding ---------------------------------------------------------------------------
+
+_PRESCAN_BYTES = 16 * 1024
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?encoding\s*=\s*["']([-\w.:]+)""", re.I)
+# Browsers read these labels as a superset encoding (WHATWG Encoding Standard); so do we.
+_SUPERSETS = {
+    "ascii": "cp1252", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "tis-620": "cp874",
+    "shift_jis": "cp932", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "big5": "big5hkscs",
+}
+_LABEL_ALIASES = {"windows-31j": "cp932", "x-sjis": "cp932", "x-gbk": "gb18030", "x-euc-jp": "euc_jp"}
+_MAGIC_NUMBERS = {
+    b"\x89PNG": "a PNG image", b"\x1f\x8b": "gzip data", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
+    b"PK\x03\x04": "a zip archive", b"%PDF": "a PDF document", b"BZh": "bzip2 data", b"\xfd7zXZ": "xz data",
+    b"\x28\xb5\x2f\xfd": "zstd data", b"\x7fELF": "an executable",
+}
+_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 11, 12, 13, 27}  # ESC is used by ISO-2022 text
+_MAX_CONTROL_SHARE = 0.02
+
+
+def decode_html(page: bytes) -> str:
+    """The text of an HTML page given as bytes.
+
+    Order of evidence: a BOM; then the bytes themselves when they are valid UTF-8 with
+    non-ASCII characters (a page can declare one charset and be encoded in another, and
+    UTF-8 is practically never valid by accident); then the charset declared in `<meta>` or
+    the XML declaration, if the bytes decode with it; then charset_normalizer's detection.
+    Raises `ParseError` (a ValueError) for bytes that are not text.
+    """
+    if not page:
+        return ""
+    for bom, encoding in _BOMS:
+        if page.startswith(bom):
+            return page[len(bom):].decode(encoding, errors="replace")
+    if page[:2] in (b"<\x00", b"\x00<"):  # UTF-16 without a BOM: every other byte is NUL
+        return page.decode("utf-16-le" if page[0] else "utf-16-be", errors="replace")
+    _reject_binary(page[:_PRESCAN_BYTES])
+    declared = _declared_encoding(page[:_PRESCAN_BYTES])
+    if page.isascii():
+        # ASCII reads the same in every ASCII-based charset; the declaration still matters
+        # for 7-bit encodings such as ISO-2022-JP.
+        return page.decode(declared or "ascii", errors="replace")
+    try:
+        return page.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared and declared != "utf-8":
+        try:
+            return page.decode(declared)
+        except UnicodeDecodeError:
+            pass  # the declaration is wrong; detect instead
+    detected = _detect(page)
+    return detected if detected is not None else page.decode("utf-8", errors="replace")
+
+
+def _detect(page: bytes) -> str | None:
+    """The page decoded with charset_normalizer's guess, or None when it has none."""
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(page))
+    if not matches:
+        return None
+    # On little text it cannot tell the Latin code pages apart (several guesses, same score);
+    # among the equally good ones, windows-1252 is by far the most common on the web.
+    for match in matches:
+        if match.chaos <= matches[0].chaos and "cp1252" in match.could_be_from_charset:
+            return page.decode("cp1252")
+    return str(matches[0])
+
+
+def _declared_encoding(head: bytes) -> str | None:
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    return _python_encoding(match.group(1).decode("ascii")) if match else None
+
+
+def _python_encoding(label: str) -> str | None:
+    """Python's codec for a declared charset label, or None for a label it does not know."""
+    label = label.strip().lower()
+    try:
+        name = codecs.lookup(_LABEL_ALIASES.get(label, label)).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # a page readable enough to show this label is not UTF-16 (WHATWG)
+    return _SUPERSETS.get(name, name)
+
+
+def _reject_binary(sample: bytes | str) -> None:
+    """Raise for input that is not text: a known file signature, or many control bytes."""
+    if isinstance(sample, bytes):
+        for magic, what in _MAGIC_NUMBERS.items():
+            if sample.startswith(magic):
+                raise ParseError(f"not HTML text: the input is {what}")
+        controls = sum(1 for byte in sample if byte in _CONTROL_BYTES)
+    else:
+        controls = sum(1 for char in sample if ord(char) in _CONTROL_BYTES)
+    if controls > _MAX_CONTROL_SHARE * len(sample):
+        raise ParseError(f"not HTML text: {controls} control bytes in the first {len(sample)}, looks binary")
+
+
+# --- extraction -------------------------------------------------------------------------
+
+
+def extract_text(page: bytes | str, mode: Mode = "main", *, selector: str | None = None) -> str:
+    """The text of a page, paragraphs separated by a blank line.
+
+    mode="main" (default): the article or main content, without navigation, headers,
+    footers, sidebars, cookie banners, share and comment blocks. mode="full": all text of
+    the body. `selector`: the text of the elements matching this CSS selector (overrides
+    `mode`), for sites where the user knows which element holds the content.
+    Raises `ParseError` (a ValueError) for input that is not HTML text; "" for empty input.
+    """
+    if mode not in ("main", "full"):
+        raise ValueError(f"unknown mode {mode!r}: expected 'main' or 'full'")
+    compiled = _compile_selector(selector) if selector is not None else None
+    text = decode_html(page) if isinstance(page, bytes) else page.lstrip("\ufeff")
+    _reject_binary(text[:_PRESCAN_BYTES])
+    if not text.strip():
+        return ""
+    soup = BeautifulSoup(text, "lxml")
+    for element in soup.find_all(_NON_TEXT_TAGS):
+        element.decompose()
+    if compiled is not None:
+        return "\n\n".join(_render(element) for element in _outermost(compiled.select(soup)))
+    root = soup.body or soup
+    if mode == "main":
+        _prune(root)
+        root = _main_content(root)
+    return _render(root)
+
+
+def _compile_selector(selector: str):
+    import soupsieve
+
+    try:
+        return soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as error:
+        raise ValueError(f"invalid CSS selector {selector!r}: {error}") from error
+
+
+def _outermost(elements: list[Tag]) -> list[Tag]:
+    """Matches minus those inside another match, so no text is output twice."""
+    chosen = set(map(id, elements))
+    return [e for e in elements if not any(id(parent) in chosen for parent in e.parents)]
+
+
+def _prune(root: Tag) -> None:
+    """Remove navigation and other site chrome below `root`, never the content itself."""
+    page_chars = len(root.get_text())
+    for element in root.find_all(True):
+        if element.decomposed or not _is_boilerplate(element):
+            continue
+        if _holds_content(element, page_chars):
+            continue
+        element.decompose()
+
+
+def _is_boilerplate(element: Tag) -> bool:
+    if element.name in _BOILERPLATE_TAGS:
+        # An article's own <header> holds its headline and byline.
+        return not (element.name == "header" and element.find_parent("article"))
+    if element.get("role") in _BOILERPLATE_ROLES:
+        return True
+    if element.has_attr("hidden") or element.get("aria-hidden") == "true":
+        return True
+    if "display:none" in element.get("style", "").replace(" ", ""):
+        return True
+    return not _BOILERPLATE_WORDS.isdisjoint(_class_id_words(element))
+
+
+def _class_id_words(element: Tag) -> set[str]:
+    """Lower-case words of the class and id: "site-nav", "mainMenu" -> {site, nav, main, menu}."""
+    classes = element.get("class") or []
+    raw = " ".join([*classes, element.get("id") or ""])
+    return {word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", raw)}
+
+
+def _holds_content(element: Tag, page_chars: int) -> bool:
+    """True for a block that wraps the article, however its classes read ("has-sidebar")."""
+    if element.name in ("article", "main") or element.get("role") == "main":
+        return True
+    if element.select_one(", ".join(_MAIN_SELECTORS)) is not None:
+        return True
+    return len(element.get_text()) > _MAX_BOILERPLATE_SHARE * page_chars
+
+
+def _main_content(root: Tag) -> Tag:
+    """The element holding the page's own text: the largest article, else main, else root.
+
+    A page of teasers has many small <article>s; one that holds under a quarter of the text
+    of the enclosing main content is a teaser, not the article.
+    """
+    outer = max(root.select("main, [role=main]"), key=_text_length, default=root)
+    articles = outer.select("article, [itemprop=articleBody]")
+    if articles:
+        article = max(articles, key=_text_length)
+        if _text_length(article) >= 0.25 * _text_length(outer):
+            return article
+    return outer
+
+
+def _text_length(element: Tag) -> int:
+    return len(" ".join(element.get_text(" ").split()))
+
+
+def _render(root: Tag) -> str:
+    """Text of the tree: inline text joined, line-level blocks on their own line, paragraph
+    blocks separated by a blank line, whitespace collapsed except inside <pre>."""
+    pieces: list[str | int] = []  # text, or a break level
+    stack: list[tuple[object, bool]] = [(root, False)]  # an explicit stack: pages nest deeply
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            pieces.append(node)  # the break level pushed below
+            continue
+        if isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # comments, doctype, CDATA
+                pieces.append(str(node))
+            continue
+        if not isinstance(node, Tag):
+            continue
+        if node.name == "pre":
+            pieces += [_PARAGRAPH, _Preformatted(node.get_text()), _PARAGRAPH]
+            continue
+        level = _PARAGRAPH if node.name in _PARAGRAPH_TAGS else _LINE if node.name in _LINE_TAGS else 0
+        if node.name in _CELL_TAGS:
+            pieces.append(" ")
+        elif level:
+            pieces.append(level)
+            stack.append((level, True))
+        stack.extend((child, False) for child in reversed(node.contents))
+    return _join(pieces)
+
+
+class _Preformatted(str):
+    """Text whose line breaks and spacing are kept as written."""
+
+
+def _join(pieces: list[str | int]) -> str:
+    blocks: list[tuple[int, str]] = []  # (break level before it, text)
+    pending, run = 0, []
+
+    def flush() -> None:
+        nonlocal pending
+        text = " ".join("".join(run).split())
+        if text:
+            blocks.append((pending, text))
+            pending = 0
+        run.clear()
+
+    for piece in pieces:
+        if isinstance(piece, int):
+            flush()
+            pending = max(pending, piece)
+        elif isinstance(piece, _Preformatted):
+            flush()
+            text = "\n".join(line.rstrip() for line in piece.strip("\n").splitlines())
+            if text.strip():
+                blocks.append((pending, text))
+                pending = 0
+        else:
+            run.append(piece)
+    flush()
+    out = []
+    for i, (level, text) in enumerate(blocks):
+        if i:
+            out.append("\n\n" if level == _PARAGRAPH else "\n")
+        out.append(text)
+    return "".join(out)
