@@ -119,8 +119,8 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
     result, report = tokenize_splits(source, tokenizer, settings)
     save_dataset(result, layout.stage(TOKENIZED_STAGE))
     dropped = [
-        Rejection(stage=TOKENIZED_STAGE, reason=reason, source=source_name, record_id=record_id)
-        for record_id, source_name, reason in report.dropped
+        Rejection(stage=TOKENIZED_STAGE, reason=item.reason, source=item.source, record_id=item.id, detail=f"split {item.split}")
+        for item in report.dropped
     ]
     save_rejections(dropped, layout.rejected(TOKENIZED_STAGE))
     records_in = sum(len(split) for split in source.values())
@@ -130,8 +130,18 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
         metadata={
             **balance_metadata(records_in, kept, len(dropped), 0),
             "path": dg.MetadataValue.path(str(layout.stage(TOKENIZED_STAGE))),
-            "report": dg.MetadataValue.md(report.to_markdown()),
+            "token_lengths": dg.MetadataValue.md(token_stats_markdown(report)),
             "dropped_by_reason": dg.MetadataValue.md(counts_markdown(Counter(r.reason for r in dropped))),
             "dagster/row_count": dg.MetadataValue.int(kept),
         }
     )
+
+
+def token_stats_markdown(report) -> str:
+    lines = ["| split | in | kept | truncated | dropped | min | mean | p95 | max |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, stats in report.splits.items():
+        lines.append(
+            f"| {name} | {stats.records_in} | {stats.kept} | {stats.truncated} | {stats.dropped_no_target} | "
+            f"{stats.min_tokens} | {stats.mean_tokens:.1f} | {stats.p95_tokens:.0f} | {stats.max_tokens} |"
+        )
+    return "\n".join(lines)

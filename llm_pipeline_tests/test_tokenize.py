@@ -1,0 +1,137 @@
+"""tokenize_splits: masking, EOS, truncation, dropped records and the report."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from llm_pipeline.document import RECORD_FIELDS, Record
+from llm_pipeline.tokenize import (
+    DEFAULT_PROMPT_TEMPLATE,
+    IGNORE_INDEX,
+    REASON_PROMPT_FILLS_MAX_LENGTH,
+    TOKENIZED_COLUMNS,
+    TokenizeSettings,
+    tokenize_splits,
+)
+from llm_pipeline_tests.tiny import tiny_model_dir, tiny_splits  # noqa: F401  (fixture)
+
+FEATURES = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):  # noqa: F811
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def make_splits(train: list[Record], validation: list[Record] | None = None) -> datasets.DatasetDict:
+    def as_dataset(records):
+        return datasets.Dataset.from_list([r.to_dict() for r in records], features=FEATURES)
+
+    return datasets.DatasetDict({"train": as_dataset(train), "validation": as_dataset(validation or [])})
+
+
+QA = Record.supervised("What do bees make?", "Bees make honey and wax.", "qa.jsonl:0", "jsonl")
+TEXT = Record.unsupervised("The river rose overnight and flooded the fields.", "notes.txt:3", "jsonl")
+
+
+def only_row(tokenized: datasets.DatasetDict, split: str = "train") -> dict:
+    assert len(tokenized[split]) == 1
+    return tokenized[split][0]
+
+
+def test_supervised_prompt_is_masked_and_output_plus_eos_is_learned(tokenizer):
+    tokenized, report = tokenize_splits(make_splits([QA]), tokenizer, TokenizeSettings(max_length=128))
+    row = only_row(tokenized)
+    prompt_ids = tokenizer(DEFAULT_PROMPT_TEMPLATE.format(input=QA.input), add_special_tokens=True)["input_ids"]
+    output_ids = tokenizer(QA.output, add_special_tokens=False)["input_ids"]
+    n_prompt = len(prompt_ids)
+
+    assert row["input_ids"] == prompt_ids + output_ids + [tokenizer.eos_token_id]
+    assert row["labels"][:n_prompt] == [IGNORE_INDEX] * n_prompt
+    assert row["labels"][n_prompt:] == row["input_ids"][n_prompt:]
+    assert row["input_ids"][-1] == tokenizer.eos_token_id and row["labels"][-1] == tokenizer.eos_token_id
+    assert row["attention_mask"] == [1] * len(row["input_ids"])
+    assert tokenizer.decode(row["input_ids"][n_prompt:-1]) == QA.output
+    assert (row["id"], row["source"]) == (QA.id, QA.source)
+    assert report.splits["train"].kept == 1 and report.dropped == []
+
+
+def test_train_on_source_unmasks_the_prompt(tokenizer):
+    tokenized, _ = tokenize_splits(make_splits([QA]), tokenizer, TokenizeSettings(max_length=128, train_on_source=True))
+    row = only_row(tokenized)
+    assert row["labels"] == row["input_ids"]
+    assert row["input_ids"][-1] == tokenizer.eos_token_id
+
+
+def test_unsupervised_text_is_all_labels_and_closed_by_eos(tokenizer):
+    tokenized, _ = tokenize_splits(make_splits([TEXT]), tokenizer, TokenizeSettings(max_length=128))
+    row = only_row(tokenized)
+    assert row["input_ids"] == tokenizer(TEXT.text)["input_ids"] + [tokenizer.eos_token_id]
+    assert row["labels"] == row["input_ids"]
+
+
+def test_output_columns_are_exactly_the_contract(tokenizer):
+    tokenized, _ = tokenize_splits(make_splits([QA, TEXT], [TEXT]), tokenizer, TokenizeSettings(max_length=128))
+    for split in ("train", "validation"):
+        assert tuple(tokenized[split].column_names) == TOKENIZED_COLUMNS
+
+
+def test_long_text_is_truncated_and_counted(tokenizer):
+    long_text = Record.unsupervised(" ".join(["the market sells cheese and bread"] * 20), "long.txt:0", "jsonl")
+    tokenized, report = tokenize_splits(make_splits([long_text, TEXT]), tokenizer, TokenizeSettings(max_length=16))
+    lengths = sorted(len(ids) for ids in tokenized["train"]["input_ids"])
+    assert lengths[-1] == 16
+    stats = report.splits["train"]
+    assert (stats.records_in, stats.kept, stats.truncated, stats.dropped_no_target) == (2, 2, 1, 0)
+
+
+def test_record_whose_prompt_fills_max_length_is_dropped_and_reported(tokenizer):
+    long_prompt = Record.supervised(" ".join(["why is the sky blue"] * 30), "Scattering.", "qa.jsonl:7", "jsonl")
+    tokenized, report = tokenize_splits(
+        make_splits([long_prompt, QA], [long_prompt]), tokenizer, TokenizeSettings(max_length=32)
+    )
+    assert tokenized["train"]["id"] == [QA.id]
+    assert len(tokenized["validation"]) == 0
+    assert [(d.split, d.id, d.source, d.reason) for d in report.dropped] == [
+        ("train", long_prompt.id, "qa.jsonl:7", REASON_PROMPT_FILLS_MAX_LENGTH),
+        ("validation", long_prompt.id, "qa.jsonl:7", REASON_PROMPT_FILLS_MAX_LENGTH),
+    ]
+    assert report.splits["train"].records_in == 2
+    assert report.splits["train"].kept == 1
+    assert report.splits["train"].dropped_no_target == 1
+    assert report.splits["validation"].kept == 0 and report.splits["validation"].max_tokens == 0
+
+
+def test_every_kept_record_has_a_label_the_loss_can_use(tokenizer):
+    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=24))
+    for split in ("train", "validation"):
+        for labels in tokenized[split]["labels"]:
+            assert any(label != IGNORE_INDEX for label in labels[1:])
+        stats = report.splits[split]
+        assert stats.records_in == stats.kept + stats.dropped_no_target
+
+
+def test_length_statistics_match_the_data(tokenizer):
+    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64))
+    lengths = np.array([len(ids) for ids in tokenized["train"]["input_ids"]])
+    stats = report.splits["train"]
+    assert (stats.min_tokens, stats.max_tokens) == (lengths.min(), lengths.max())
+    assert stats.mean_tokens == pytest.approx(lengths.mean())
+    assert stats.p95_tokens == pytest.approx(np.percentile(lengths, 95))
+    assert report.to_dict()["splits"]["train"]["kept"] == len(lengths)
+
+
+def test_multiprocess_map_gives_the_same_result(tokenizer):
+    one, _ = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64))
+    two, _ = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64, num_proc=2))
+    assert one["train"].to_list() == two["train"].to_list()
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="input"):
+        TokenizeSettings(prompt_template="no placeholder")
+    with pytest.raises(ValueError, match="max_length"):
+        TokenizeSettings(max_length=1)
