@@ -118,6 +118,11 @@ def tokenize_splits(
     tokenized_splits: dict[str, datasets.Dataset] = {}
     report = TokenizeReport()
     for name, split in splits.items():
+        if len(split) == 0:  # `map` leaves an empty dataset's columns as they were
+            empty = datasets.Dataset.from_dict({name: [] for name in _FEATURES}, features=_FEATURES)
+            report.splits[name] = _split_stats(records_in=0, lengths=np.zeros(0), truncated=0, dropped=0)
+            tokenized_splits[name] = empty.remove_columns([_DROP_COLUMN, _TRUNCATED_COLUMN, _LENGTH_COLUMN])
+            continue
         mapped = split.map(
             encode,
             batched=True,

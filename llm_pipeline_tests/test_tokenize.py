@@ -28,7 +28,8 @@ def tokenizer(tiny_model_dir):  # noqa: F811
 
 def make_splits(train: list[Record], validation: list[Record] | None = None) -> datasets.DatasetDict:
     def as_dataset(records):
-        return datasets.Dataset.from_list([r.to_dict() for r in records], features=FEATURES)
+        columns = {name: [getattr(r, name) for r in records] for name in RECORD_FIELDS}
+        return datasets.Dataset.from_dict(columns, features=FEATURES)
 
     return datasets.DatasetDict({"train": as_dataset(train), "validation": as_dataset(validation or [])})
 
@@ -81,9 +82,9 @@ def test_output_columns_are_exactly_the_contract(tokenizer):
 
 def test_long_text_is_truncated_and_counted(tokenizer):
     long_text = Record.unsupervised(" ".join(["the market sells cheese and bread"] * 20), "long.txt:0", "jsonl")
-    tokenized, report = tokenize_splits(make_splits([long_text, TEXT]), tokenizer, TokenizeSettings(max_length=16))
+    tokenized, report = tokenize_splits(make_splits([long_text, TEXT]), tokenizer, TokenizeSettings(max_length=32))
     lengths = sorted(len(ids) for ids in tokenized["train"]["input_ids"])
-    assert lengths[-1] == 16
+    assert lengths[-1] == 32
     stats = report.splits["train"]
     assert (stats.records_in, stats.kept, stats.truncated, stats.dropped_no_target) == (2, 2, 1, 0)
 
@@ -91,9 +92,9 @@ def test_long_text_is_truncated_and_counted(tokenizer):
 def test_record_whose_prompt_fills_max_length_is_dropped_and_reported(tokenizer):
     long_prompt = Record.supervised(" ".join(["why is the sky blue"] * 30), "Scattering.", "qa.jsonl:7", "jsonl")
     tokenized, report = tokenize_splits(
-        make_splits([long_prompt, QA], [long_prompt]), tokenizer, TokenizeSettings(max_length=32)
+        make_splits([long_prompt, QA], [long_prompt]), tokenizer, TokenizeSettings(max_length=64)
     )
-    assert tokenized["train"]["id"] == [QA.id]
+    assert list(tokenized["train"]["id"]) == [QA.id]
     assert len(tokenized["validation"]) == 0
     assert [(d.split, d.id, d.source, d.reason) for d in report.dropped] == [
         ("train", long_prompt.id, "qa.jsonl:7", REASON_PROMPT_FILLS_MAX_LENGTH),

@@ -68,7 +68,7 @@ class TrainingConfig:
         False, "Resume from the newest `checkpoint-*` in `output_dir` when there is one (e.g. after a crash)."
     )
     gradient_checkpointing: bool = _help(
-        False, "Recompute activations in the backward pass: less memory, about 30% slower."
+        False, "Recompute activations in the backward pass: less activation memory, more compute per step."
     )
 
     # --- LoRA / QLoRA ----------------------------------------------------------------------

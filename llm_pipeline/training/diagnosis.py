@@ -4,18 +4,20 @@ The reasoning, in the order the rules are applied:
 
 1. Too few points say nothing: with fewer than `MIN_TRAIN_POINTS` training losses or
    `MIN_EVAL_POINTS` validation losses the verdict is "insufficient data".
-2. Overfit: the validation loss reached a minimum and then climbed back by more than
+2. Diverged (reported as underfit): the training loss ended higher than it started; the
+   validation loss rising with it says nothing about overfitting.
+3. Overfit: the validation loss reached a minimum and then climbed back by more than
    `OVERFIT_RISE` of that minimum by the end. The model kept fitting the training set after it
    stopped generalising; the checkpoint at `best_step` is the one to keep (or train for that
-   many steps). This is checked first because a falling training loss with a rising validation
-   loss is overfitting, not underfitting.
-3. Underfit: the training loss barely moved (it dropped by less than `FLAT_DROP` of its starting
+   many steps). It is checked before underfitting because a falling training loss with a
+   rising validation loss is overfitting, however steep the training curve still is.
+4. Underfit: the training loss barely moved (it dropped by less than `FLAT_DROP` of its starting
    level: learning rate too low, too few steps, or a model that cannot learn the data), or it
    was still falling steeply at the end (over the last third of training a straight-line fit
    drops by more than `STILL_FALLING_DROP` of its level: more steps would still help).
-4. Overfit as well: both losses settled but validation ended more than `GAP_RATIO` above
+5. Overfit as well: both losses settled but validation ended more than `GAP_RATIO` above
    training: the model memorised what it saw.
-5. Otherwise well-fit: the training loss fell and flattened, and validation stayed close to it
+6. Otherwise well-fit: the training loss fell and flattened, and validation stayed close to it
    without turning up.
 
 All comparisons are relative to the loss level, so they hold for any vocabulary size.
@@ -92,6 +94,22 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
             **summary,
         )
 
+    losses = [loss for _, loss in train]
+    window = max(1, len(losses) // 5)
+    start_level = sum(losses[:window]) / window
+    end_level = sum(losses[-window:]) / window
+    total_drop = (start_level - end_level) / start_level if start_level > 0 else 0.0
+    if total_drop < 0:
+        return Diagnosis(
+            UNDERFIT,
+            [
+                f"training loss rose from {start_level:.4f} to {end_level:.4f} ({-total_drop:.1%} higher): "
+                "training diverged",
+                "lower the learning rate or lengthen the warmup",
+            ],
+            **summary,
+        )
+
     rise = (final_eval - best_eval) / best_eval if best_eval > 0 else 0.0
     if best_step != evals[-1][0] and rise > OVERFIT_RISE:
         return Diagnosis(
@@ -105,11 +123,6 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
             **summary,
         )
 
-    losses = [loss for _, loss in train]
-    window = max(1, len(losses) // 5)
-    start_level = sum(losses[:window]) / window
-    end_level = sum(losses[-window:]) / window
-    total_drop = (start_level - end_level) / start_level if start_level > 0 else 0.0
     if total_drop < FLAT_DROP:
         return Diagnosis(
             UNDERFIT,

@@ -1,0 +1,118 @@
+"""CSV/TSV -> rows: nothing cut, nothing silently dropped, encodings and delimiters found."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_pipeline.parse.tabular import detect_encoding, iter_rows, sniff_delimiter
+
+
+def _write(tmp_path, text: str, name: str = "data.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _collect(path, **kwargs):
+    errors: list[tuple[str, str]] = []
+    rows = list(iter_rows(path, on_error=lambda loc, why: errors.append((loc, why)), **kwargs))
+    return rows, errors
+
+
+def test_long_multiline_cells_with_commas_are_kept_whole(tmp_path):
+    long_cell = "x" * 300
+    huge_cell = "word, " * 40_000  # 240,000 characters: over the csv module's default limit
+    path = _write(tmp_path, f'id,text\n1,{long_cell}\n2,"first line\nsecond, with comma"\n3,"{huge_cell}"\n')
+    rows, errors = _collect(path)
+    assert errors == []
+    assert rows == [
+        {"id": "1", "text": long_cell},
+        {"id": "2", "text": "first line\nsecond, with comma"},
+        {"id": "3", "text": huge_cell},
+    ]
+
+
+def test_empty_and_na_cells_stay_as_written(tmp_path):
+    rows, _ = _collect(_write(tmp_path, "a,b,c\n,NA,null\n"))
+    assert rows == [{"a": "", "b": "NA", "c": "null"}]
+
+
+def test_ragged_row_is_reported_with_its_physical_line_and_skipped(tmp_path):
+    # Line 3-4 hold one quoted two-line cell, so the ragged row is record 4 but line 5.
+    path = _write(tmp_path, 'a,b\n1,2\n3,"two\nlines"\n5,6,7\n8,9\n')
+    rows, errors = _collect(path)
+    assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "two\nlines"}, {"a": "8", "b": "9"}]
+    assert errors == [("line 5", "ragged row: 3 fields, the header has 2")]
+
+
+def test_ragged_first_row_does_not_shift_the_columns(tmp_path):
+    # pandas alone would silently turn the first column into the index here.
+    rows, errors = _collect(_write(tmp_path, "a,b\n1,2,3\n4,5\n"))
+    assert rows == [{"a": "4", "b": "5"}]
+    assert [loc for loc, _ in errors] == ["line 2"]
+
+
+def test_ragged_rows_are_located_across_chunks(tmp_path):
+    lines = ["a,b"] + [f"{i},{i}" if i % 7 else f"{i},{i},extra" for i in range(1, 50)]
+    rows, errors = _collect(_write(tmp_path, "\n".join(lines) + "\n"), chunksize=5)
+    assert [loc for loc, _ in errors] == [f"line {i + 1}" for i in range(7, 50, 7)]
+    assert len(rows) == 49 - len(errors)
+
+
+def test_without_on_error_a_ragged_row_raises_value_error(tmp_path):
+    with pytest.raises(ValueError, match="line 3"):
+        list(iter_rows(_write(tmp_path, "a,b\n1,2\n3,4,5\n")))
+
+
+def test_short_row_is_padded_with_empty_cells(tmp_path):
+    rows, errors = _collect(_write(tmp_path, "a,b,c\n1,2\n"))
+    assert rows == [{"a": "1", "b": "2", "c": ""}] and errors == []
+
+
+def test_unterminated_quote_keeps_earlier_rows_and_reports_where_it_starts(tmp_path):
+    rows, errors = _collect(_write(tmp_path, 'a,b\n1,2\n3,"never closed\n4,5\n'), chunksize=1000)
+    assert rows == [{"a": "1", "b": "2"}]
+    assert len(errors) == 1 and errors[0][0] == "line 3"
+    assert "rest of the file is skipped" in errors[0][1]
+
+
+def test_header_names_are_stripped_and_entities_decoded(tmp_path):
+    rows, _ = _collect(_write(tmp_path, " show_id , title\ns1,Tom &amp; Jerry &#8211; &quot;classic&quot;\n"))
+    assert rows == [{"show_id": "s1", "title": 'Tom & Jerry – "classic"'}]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", None)],
+)
+def test_encodings_are_detected(tmp_path, encoding, expected):
+    path = _write(tmp_path, "name,city\nJosé,Zürich\nRenée,Besançon\n", encoding=encoding)
+    if expected:
+        assert detect_encoding(path) == expected
+    rows, _ = _collect(path)
+    assert rows == [{"name": "José", "city": "Zürich"}, {"name": "Renée", "city": "Besançon"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "delimiter"),
+    [
+        ("a;b\n1,5;2\n", "data.csv", ";"),
+        ("a\tb\n1,5\t2\n", "data.tsv", "\t"),
+        ("a|b\n1,5|2\n", "data.txt", "|"),
+        ('a,b\n"1;5",2\n', "data.csv", ","),
+    ],
+)
+def test_delimiter_is_sniffed(tmp_path, text, name, delimiter):
+    rows, _ = _collect(_write(tmp_path, text, name=name))
+    expected_a = "1;5" if delimiter == "," else "1,5"
+    assert rows == [{"a": expected_a, "b": "2"}]
+
+
+def test_sniff_delimiter_falls_back_to_the_header_line():
+    assert sniff_delimiter("one;two;three\n") == ";"
+    assert sniff_delimiter("single\nvalue\n") == ","
+
+
+def test_empty_file_and_header_only_file_have_no_rows(tmp_path):
+    assert _collect(_write(tmp_path, "")) == ([], [])
+    assert _collect(_write(tmp_path, "a,b\n", name="header.csv")) == ([], [])
