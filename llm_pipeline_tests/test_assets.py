@@ -7,6 +7,7 @@ import datasets
 import pytest
 
 from llm_pipeline.defs.assets.raw import raw_sources
+from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.split import normalize_prompt
@@ -16,7 +17,7 @@ DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
 
 def materialize(data_dir: Path, stages: list[str], run_config: dict | None = None) -> dg.ExecuteInProcessResult:
     result = dg.materialize(
-        [*raw_sources, *pipeline_assets],
+        [*raw_sources, *pipeline_assets, *asset_checks],
         selection=stages,
         resources=resources(data_dir),
         run_config=dg.RunConfig(ops=run_config or {}),

@@ -80,6 +80,13 @@ def test_teaser_articles_do_not_replace_the_main_content():
     assert text.startswith("Story\n\nLong story sentence.")
 
 
+def test_sidebar_of_teaser_articles_is_dropped_around_a_plain_div_story():
+    story = "<div class='story'><h1>Story</h1><p>" + "Long story sentence. " * 40 + "</p></div>"
+    teasers = "".join(f"<article><a>Teaser {i}</a></article>" for i in range(3))
+    text = extract_text(f"<body>{story}<aside>{teasers}</aside></body>")
+    assert text.startswith("Story\n\nLong story sentence.") and "Teaser" not in text
+
+
 def test_lists_and_tables_become_lines():
     page = "<main><ul><li>one</li><li>two</li></ul><table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table></main>"
     assert extract_text(page) == "one\ntwo\n\na b\nc d"

@@ -200,3 +200,27 @@ def test_a_long_value_and_many_rows_are_kept_whole(tmp_path):
     rows = list(iter_rows(_dump(tmp_path, dump)))
     assert len(rows) == 2000
     assert rows[-1][1] == {"id": 1999, "text": long_text}
+
+
+def test_copy_values_are_typed_from_create_table(tmp_path):
+    dump = """CREATE TABLE files (id bigint, ok boolean, data bytea, tags text[], size real);
+COPY files (id, ok, data, tags, size) FROM stdin;
+5\tt\t\\\\x4869\t{a,b}\t1.5
+\\.
+"""
+    assert list(iter_rows(_dump(tmp_path, dump))) == [
+        ("files", {"id": 5, "ok": True, "data": b"Hi", "tags": "{a,b}", "size": 1.5})
+    ]
+
+
+def test_error_location_is_the_line_of_the_bad_row_in_a_multiline_insert(tmp_path):
+    dump = "-- header comment\n\nINSERT INTO t (a, b) VALUES\n  (1, 'x'),\n  (2, 'y', 'extra'),\n  (3, 'z');\n"
+    errors = []
+    list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append(loc)))
+    assert errors == ["statement 1 (line 5)"]
+
+
+def test_mysql_doubled_quotes_and_binary_introducer(tmp_path):
+    dump = "INSERT INTO `t` VALUES ('a''b', \"say \"\"hi\"\"\", _binary 'raw', b'101');\n"
+    (_, row), = iter_rows(_dump(tmp_path, dump))
+    assert list(row.values()) == ["a'b", 'say "hi"', b"raw", 5]

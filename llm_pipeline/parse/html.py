@@ -29,8 +29,7 @@ _BOILERPLATE_WORDS = frozenset({
     "cookie", "cookies", "consent", "share", "sharing", "social", "comment", "comments",
     "related", "newsletter", "subscribe", "promo", "advert", "advertisement", "ads", "skip",
 })
-_MAIN_SELECTORS = ("article", "main", "[role=main]", "[itemprop=articleBody]")
-# A class/id-matched block holding more than this share of the page's text is the content.
+# A block holding more than this share of the text being pruned is the content, not chrome.
 _MAX_BOILERPLATE_SHARE = 0.5
 
 _LINE, _PARAGRAPH = 1, 2
@@ -133,6 +132,8 @@ def _python_encoding(label: str) -> str | None:
         return None
     if name.startswith(("utf-16", "utf-32")):
         return "utf-8"  # a page readable enough to show this label is not UTF-16 (WHATWG)
+    if name == "utf-7" or "<meta charset=>".encode(name, errors="replace") != b"<meta charset=>":
+        return None  # EBCDIC cannot be how markup we just read is encoded; UTF-7 is unsafe
     return _SUPERSETS.get(name, name)
 
 
@@ -175,8 +176,8 @@ def extract_text(page: bytes | str, mode: Mode = "main", *, selector: str | None
         return "\n\n".join(_render(element) for element in _outermost(compiled.select(soup)))
     root = soup.body or soup
     if mode == "main":
-        _prune(root)
         root = _main_content(root)
+        _prune(root)
     return _render(root)
 
 
@@ -196,12 +197,16 @@ def _outermost(elements: list[Tag]) -> list[Tag]:
 
 
 def _prune(root: Tag) -> None:
-    """Remove navigation and other site chrome below `root`, never the content itself."""
-    page_chars = len(root.get_text())
+    """Remove navigation and other site chrome below `root`, never the bulk of its text.
+
+    A block holding most of the text is the content, whatever its tag or classes say
+    (`<form>` around a whole ASP.NET page, `class="has-sidebar"` on the layout wrapper).
+    """
+    root_chars = len(root.get_text())
     for element in root.find_all(True):
         if element.decomposed or not _is_boilerplate(element):
             continue
-        if _holds_content(element, page_chars):
+        if len(element.get_text()) > _MAX_BOILERPLATE_SHARE * root_chars:
             continue
         element.decompose()
 
@@ -226,18 +231,10 @@ def _class_id_words(element: Tag) -> set[str]:
     return {word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", raw)}
 
 
-def _holds_content(element: Tag, page_chars: int) -> bool:
-    """True for a block that wraps the article, however its classes read ("has-sidebar")."""
-    if element.name in ("article", "main") or element.get("role") == "main":
-        return True
-    if element.select_one(", ".join(_MAIN_SELECTORS)) is not None:
-        return True
-    return len(element.get_text()) > _MAX_BOILERPLATE_SHARE * page_chars
-
-
 def _main_content(root: Tag) -> Tag:
     """The element holding the page's own text: the largest article, else main, else root.
 
+    Chosen before pruning, so that teaser <article>s in a sidebar cannot shield the sidebar.
     A page of teasers has many small <article>s; one that holds under a quarter of the text
     of the enclosing main content is a teaser, not the article.
     """

@@ -526,7 +526,7 @@ def _read_value(text: str, pos: int, mysql: bool) -> tuple[object, int]:
     if kind == "nstr":  # N'...': the string follows
         return _read_value(text, end, mysql)
     if kind == "estr":
-        return _unescape_postgres(token[2:-1].replace("''", "'")), end
+        return _unescape_postgres(token[2:-1], _E_STRING_ESCAPE), end
     if kind == "bits":
         return int(token[2:-1] or "0", 2), end
     if kind == "intro":  # _utf8mb4'...' or _binary'...' (MySQL character set introducers)
@@ -569,33 +569,42 @@ def _unexpected(text: str, pos: int, expected: str) -> str:
 
 
 _MYSQL_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
-_MYSQL_ESCAPE = re.compile(r"\\(.)|''", re.S)
+_MYSQL_ESCAPE = re.compile(r"\\(.)|''|\"\"", re.S)
 
 
 def _unescape_mysql(token: str) -> str:
-    inner = token[1:-1]
-    if "\\" not in inner and "''" not in inner and '""' not in inner:
+    """A MySQL string literal's text: backslash escapes, and the quote doubled inside it."""
+    inner, quote = token[1:-1], token[0]
+    if "\\" not in inner and quote * 2 not in inner:
         return inner
-    quote = token[0]
-    inner = inner.replace(quote * 2, quote)
-    # \% and \_ keep their backslash (they only mean something in LIKE patterns).
-    return _MYSQL_ESCAPE.sub(lambda m: _MYSQL_ESCAPES.get(m.group(1), m.group(1)) if m.group(1) else "'", inner)
+
+    def one(m: re.Match) -> str:
+        if m.group(1) is not None:
+            # \% and \_ keep their backslash (they only mean something in LIKE patterns).
+            return _MYSQL_ESCAPES.get(m.group(1), m.group(1))
+        doubled = m.group()
+        return doubled[0] if doubled[0] == quote else doubled
+
+    return _MYSQL_ESCAPE.sub(one, inner)
 
 
 _POSTGRES_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_E_STRING_ESCAPE = re.compile(_POSTGRES_ESCAPE.pattern + "|''", re.S)  # E'..' also doubles quotes
 _C_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
-def _unescape_postgres(text: str) -> str:
-    """Backslash escapes of PostgreSQL E'..' strings and COPY text (octal, \\x, \\u, C escapes)."""
+def _unescape_postgres(text: str, pattern: re.Pattern = _POSTGRES_ESCAPE) -> str:
+    """Backslash escapes of COPY text and E'..' strings (octal, \\x, \\u, C escapes)."""
 
     def one(m: re.Match) -> str:
+        if m.group() == "''":
+            return "'"
         octal, hex2, hex4, hex8, char = m.groups()
         if char is not None:
             return _C_ESCAPES.get(char, char)
         return chr(int(octal, 8) if octal else int(hex2 or hex4 or hex8, 16))
 
-    return _POSTGRES_ESCAPE.sub(one, text) if "\\" in text else text
+    return pattern.sub(one, text) if "\\" in text or "''" in text else text
 
 
 # --- COPY --------------------------------------------------------------------------------
@@ -641,7 +650,7 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
 def _copy_value(text: str, kind: type | None) -> object:
     if text == "\\N":
         return None
-    value = _unescape_postgres(text) if "\\" in text else text
+    value = _unescape_postgres(text) if "\\" in text else text  # COPY: '' is two quotes
     if kind is None or kind is str:
         return value
     if kind is bytes:

@@ -261,7 +261,7 @@ def _column_names(header: tuple) -> list[str]:
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(header, start=1):
-        name = html.unescape(_cell(raw).strip()) or f"col{i}"
+        name = _cell(raw).strip() or f"col{i}"
         if name in seen:
             seen[name] += 1
             name = f"{name}.{seen[name]}"
