@@ -20,7 +20,7 @@ instance:
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 pipeline: setup instance
-	$(BIN)/dagster asset materialize --select '*' -m llm_pipeline.definitions
+	$(BIN)/dagster asset materialize --select '*' -m llm_pipeline.definitions -c config/quickstart.yaml
 
 test: setup
 	$(BIN)/python -m pytest
