@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 export OMP_NUM_THREADS ?= 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 PORT ?= 3000
+# The instance's config: SQLite by default; deploy/dagster-postgres.yaml for PostgreSQL.
+INSTANCE_CONFIG ?= dagster.yaml
 
 .PHONY: setup pipeline test dev instance
 
@@ -17,7 +19,7 @@ setup: $(VENV)/.installed
 
 instance:
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp $(INSTANCE_CONFIG) $(DAGSTER_HOME)/dagster.yaml
 
 pipeline: setup instance
 	$(BIN)/dagster asset materialize --select '*' -m llm_pipeline.definitions -c config/quickstart.yaml

@@ -2,20 +2,144 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import datasets
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from llm_pipeline.document import Record
 from llm_pipeline.split import normalize_prompt
 
 IGNORE_INDEX = -100
+# How many ids or pairs a finding lists; the counts cover all of them.
+EXAMPLES = 5
 
 
 def shared_prompts(train: Iterable[Record], validation: Iterable[Record]) -> list[str]:
     """Normalized prompts present on both sides: any one means validation loss is optimistic."""
     train_prompts = {normalize_prompt(record.prompt) for record in train}
     return sorted({prompt for record in validation if (prompt := normalize_prompt(record.prompt)) in train_prompts})
+
+
+# --- near-duplicate prompts ----------------------------------------------------------------
+
+SHINGLE_CHARS = 5
+_NOT_WORD = re.compile(r"[^\w\s]+")
+
+
+def shingles(text: str, size: int = SHINGLE_CHARS) -> set[str]:
+    """Character n-grams of the text with case, punctuation and spacing folded.
+
+    Characters rather than words, so a short prompt still has enough shingles for its Jaccard
+    similarity to mean something ("Why sand with the grain?" has four word trigrams).
+    """
+    folded = " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
+    if len(folded) <= size:
+        return {folded}
+    return {folded[start : start + size] for start in range(len(folded) - size + 1)}
+
+
+def jaccard(left: set[str], right: set[str]) -> float:
+    return len(left & right) / len(left | right) if left or right else 1.0
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    validation_id: str
+    train_id: str
+    similarity: float
+    validation_prompt: str
+    train_prompt: str
+
+
+def near_duplicate_prompts(
+    train: Sequence[Record], validation: Iterable[Record], threshold: float = 0.8, num_perm: int = 128
+) -> list[NearDuplicate]:
+    """Validation records whose prompt is at least `threshold` similar to a training prompt.
+
+    MinHash LSH finds candidate pairs without comparing every pair; each candidate is then
+    confirmed with the exact Jaccard similarity of the shingle sets, so the answer does not
+    depend on the hashing's estimation error. One pair (the most similar) per validation record.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    train_shingles = [shingles(record.prompt) for record in train]
+    # The index only proposes candidates; above about 0.9 datasketch cannot band the signature,
+    # so it proposes from 0.9 and the exact comparison below applies the real threshold.
+    index = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
+    hashes = MinHash.bulk([[s.encode("utf-8") for s in item] for item in train_shingles], num_perm=num_perm)
+    for position, minhash in enumerate(hashes):
+        index.insert(position, minhash, check_duplication=False)
+    found = []
+    for record in validation:
+        own = shingles(record.prompt)
+        minhash = MinHash(num_perm=num_perm)
+        minhash.update_batch([s.encode("utf-8") for s in own])
+        scored = [(jaccard(own, train_shingles[position]), position) for position in index.query(minhash)]
+        best = max(scored, default=None)
+        if best is not None and best[0] >= threshold:
+            match = train[best[1]]
+            found.append(NearDuplicate(record.id, match.id, round(best[0], 4), record.prompt, match.prompt))
+    return sorted(found, key=lambda pair: -pair.similarity)
+
+
+# --- conservation of records ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdBalance:
+    """Whether every record that entered a stage left it exactly once: kept, or removed with a reason.
+
+    Ids are content hashes, so duplicates share one; the comparison is of multisets.
+    """
+
+    records_in: int
+    kept: int
+    removed: int
+    missing: list[str] = field(default_factory=list)  # entered, never came out
+    unexpected: list[str] = field(default_factory=list)  # came out, never entered
+
+    @property
+    def balanced(self) -> bool:
+        return not self.missing and not self.unexpected and self.records_in == self.kept + self.removed
+
+
+def id_balance(upstream: Iterable[str], kept: Iterable[str], removed: Iterable[str], kept_once: bool = False) -> IdBalance:
+    """`kept_once`: the kept ids are a set, as read back from packed rows (a record may span
+    rows, and copies of one record cannot be told apart there); each stands for every copy of it."""
+    entered, out_removed = Counter(upstream), Counter(removed)
+    if kept_once:
+        out_kept = Counter({record_id: entered.get(record_id, 1) for record_id in set(kept)})
+    else:
+        out_kept = Counter(kept)
+    came_out = out_kept + out_removed
+    return IdBalance(
+        records_in=sum(entered.values()),
+        kept=sum(out_kept.values()),
+        removed=sum(out_removed.values()),
+        missing=sorted((entered - came_out).elements()),
+        unexpected=sorted((came_out - entered).elements()),
+    )
+
+
+DUPLICATE_SUFFIX = "_duplicate"  # exact_duplicate, near_duplicate: one copy of the content is kept
+
+
+def dropped_share(records_in: int, reasons: Iterable[str], count_duplicates: bool = False) -> float:
+    """The share of records a stage dropped, by default leaving out removed duplicates: their
+    content is still in the dataset once, so a corpus full of copies is not "mostly lost"."""
+    dropped = sum(1 for reason in reasons if count_duplicates or not reason.split(":")[0].endswith(DUPLICATE_SUFFIX))
+    return dropped / records_in if records_in else 0.0
+
+
+# --- tokenized labels ------------------------------------------------------------------------
 
 
 def rows_without_targets(split: datasets.Dataset) -> list[str]:
@@ -26,3 +150,70 @@ def rows_without_targets(split: datasets.Dataset) -> list[str]:
             if all(label == IGNORE_INDEX for label in labels):
                 empty.append(row_id)
     return empty
+
+
+@dataclass(frozen=True)
+class LabelReport:
+    """Rows of a tokenized split that would crash or silently mislead training, by kind of fault."""
+
+    rows: int
+    length_mismatch: list[str]  # input_ids, attention_mask and labels of different lengths
+    token_out_of_range: list[str]  # an input id outside [0, vocab_size)
+    label_out_of_range: list[str]  # a label neither -100 nor a token id in [0, vocab_size)
+    bad_attention_mask: list[str]  # a mask value other than 0 or 1
+
+    @property
+    def faults(self) -> dict[str, list[str]]:
+        return {
+            "length_mismatch": self.length_mismatch,
+            "token_out_of_range": self.token_out_of_range,
+            "label_out_of_range": self.label_out_of_range,
+            "bad_attention_mask": self.bad_attention_mask,
+        }
+
+    @property
+    def sane(self) -> bool:
+        return not any(self.faults.values())
+
+
+def label_report(split: datasets.Dataset, vocab_size: int) -> LabelReport:
+    """Check every token of a split in Arrow, without turning rows into Python lists.
+
+    An id at or above the embedding size is an index error on CPU and a device-side assert on
+    CUDA, after the GPU has been allocated; a mask value other than 0/1 silently changes
+    attention. Both are cheaper to find here. Packed rows' `position_ids` must be as long as
+    their `input_ids` too.
+    """
+    table = split.with_format("arrow")[:]  # honours a selection (indices mapping) of the split
+    ids = table.column("id")
+    input_ids, mask, labels = (table.column(name).combine_chunks() for name in ("input_ids", "attention_mask", "labels"))
+    lengths = pc.list_value_length(input_ids)
+    per_token = [mask, labels]
+    if "position_ids" in table.column_names:
+        per_token.append(table.column("position_ids").combine_chunks())
+    mismatch = functools.reduce(pc.or_, [pc.not_equal(lengths, pc.list_value_length(column)) for column in per_token])
+
+    def rows_where(values: pa.Array, bad_values: pa.Array) -> pa.Array:
+        parents = pc.list_parent_indices(values)
+        return pc.unique(pc.filter(parents, bad_values))
+
+    tokens = pc.list_flatten(input_ids)
+    flat_labels = pc.list_flatten(labels)
+    flat_mask = pc.list_flatten(mask)
+    bad_tokens = pc.or_(pc.less(tokens, 0), pc.greater_equal(tokens, vocab_size))
+    bad_labels = pc.and_(
+        pc.not_equal(flat_labels, IGNORE_INDEX),
+        pc.or_(pc.less(flat_labels, 0), pc.greater_equal(flat_labels, vocab_size)),
+    )
+    bad_mask = pc.and_(pc.not_equal(flat_mask, 0), pc.not_equal(flat_mask, 1))
+
+    def ids_of(rows: pa.Array) -> list[str]:
+        return pc.take(ids, rows).to_pylist()
+
+    return LabelReport(
+        rows=len(table),
+        length_mismatch=ids_of(pc.indices_nonzero(mismatch)),
+        token_out_of_range=ids_of(rows_where(input_ids, bad_tokens)),
+        label_out_of_range=ids_of(rows_where(labels, bad_labels)),
+        bad_attention_mask=ids_of(rows_where(mask, bad_mask)),
+    )

@@ -1,94 +1,67 @@
 """Small predicates that keep a record or name why it goes, and the one place that counts them.
 
-Each filter returns None to keep a record, or a reason string to drop it. Phrase filters look
-only at the response side: a prompt may ask "Are you trained by OpenAI?" and still have a
-clean answer worth keeping.
+Each filter returns None to keep a record, or a `Drop` with the reason and a detail. Content
+filters read the response side only: a prompt may ask "Are you trained by OpenAI?" and still
+have a clean answer worth keeping.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from llm_pipeline.dedup import ExactDeduplicator
+from llm_pipeline.dedup import ExactDeduplicator, Match, NearDeduplicator, NearDuplicateSettings
 from llm_pipeline.document import Record
+from llm_pipeline.drop import Drop
+from llm_pipeline.phrases import NARROW_PHRASES, PhraseMatcher
+from llm_pipeline.pii import redact
+from llm_pipeline.quality import QualitySettings, quality_checks, quality_drop
 
-Filter = Callable[[Record], "str | None"]
-
-# Refusals and AI self-references that mark machine-generated answers. Kept narrow on purpose:
-# every entry is a phrase a human-written answer almost never contains.
-NARROW_PHRASES: tuple[str, ...] = (
-    "as an ai language model",
-    "as a language model",
-    "as an ai assistant",
-    "as an ai,",
-    "i'm an ai language model",
-    "i am an ai language model",
-    "i cannot fulfill that request",
-    "i cannot fulfill this request",
-    "i can't fulfill that request",
-    "i'm sorry, but as an ai",
-    "i am sorry, but as an ai",
-    "my knowledge cutoff",
-    "my knowledge cut-off",
-    "as of my last knowledge update",
-    "as of my training data",
-    "september 2021",
-    "i do not have personal opinions",
-    "i don't have personal opinions",
-    "i do not have personal beliefs",
-    "i don't have personal beliefs",
-    "openai's content policy",
-    "against my programming",
-)
+Filter = Callable[[Record], "Drop | None"]
 
 
 def phrase_filter(phrases: Sequence[str]) -> Filter:
-    """Drop a record whose response contains one of `phrases` (case-insensitive, spacing-tolerant)."""
-    if not phrases:
-        return lambda record: None
-    pattern = re.compile("|".join(re.escape(_squash(phrase)) for phrase in phrases))
+    """Drop a record whose response contains one of `phrases` (case-, apostrophe- and spacing-tolerant)."""
+    matcher = PhraseMatcher(phrases)
 
-    def check(record: Record) -> str | None:
-        match = pattern.search(_squash(record.response))
-        return f"synthetic_phrase: {match.group(0)}" if match else None
+    def check(record: Record) -> Drop | None:
+        hit = matcher.find(record.response)
+        return Drop("synthetic_phrase", f"response contains {hit!r}") if hit else None
 
     return check
 
 
-def length_filter(min_chars: int, max_chars: int) -> Filter:
-    """Drop records whose response is shorter or longer than the bounds (in characters)."""
-
-    def check(record: Record) -> str | None:
-        length = len(record.response.strip())
-        if length < min_chars:
-            return "too_short"
-        if max_chars and length > max_chars:
-            return "too_long"
-        return None
-
-    return check
+def quality_filter(settings: QualitySettings) -> Filter:
+    """Drop a record whose response (or unsupervised text) fails a Gopher-style heuristic."""
+    checks = quality_checks(settings)
+    return lambda record: quality_drop(record.response, record.is_supervised, checks)
 
 
-def _squash(text: str) -> str:
-    """Lower-case and single-space, so "As an  AI\nlanguage model" still matches."""
-    return " ".join(text.lower().replace("\u2019", "'").split())
+def redacted(record: Record, counts: Counter) -> Record:
+    """The record with personal data replaced by placeholders in every text field."""
+    return replace(
+        record,
+        **{name: redact(value, counts) for name in ("text", "input", "output") if (value := getattr(record, name))},
+    )
 
 
 @dataclass(frozen=True)
 class FilterSettings:
     phrases: tuple[str, ...] = NARROW_PHRASES
-    min_chars: int = 20
-    max_chars: int = 20_000
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    redact_pii: bool = False
     dedup_exact: bool = True
+    near_duplicates: NearDuplicateSettings | None = field(default_factory=NearDuplicateSettings)
 
 
 @dataclass
 class FilterReport:
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
+    redactions: Counter = field(default_factory=Counter)  # placeholders written, by kind
+    records_redacted: int = 0
+    duplicate_groups: Counter = field(default_factory=Counter)  # "kept id (source)" -> members dropped
 
     @property
     def total(self) -> int:
@@ -97,7 +70,7 @@ class FilterReport:
 
 @dataclass(frozen=True)
 class Decision:
-    record: Record
+    record: Record  # after redaction, when it is on
     reason: str | None  # None: kept
     detail: str = ""
 
@@ -106,17 +79,33 @@ def apply_filters(records: Iterable[Record], settings: FilterSettings, report: F
     """A decision for every record, in order: the first filter that objects names the reason.
 
     Duplicates are checked last, so a record dropped for its content never becomes the kept
-    representative of a duplicate group.
+    representative of a duplicate group; exact duplicates before near ones, since they are cheaper.
     """
-    filters = [length_filter(settings.min_chars, settings.max_chars), phrase_filter(settings.phrases)]
-    dedup = ExactDeduplicator() if settings.dedup_exact else None
+    filters = [phrase_filter(settings.phrases), quality_filter(settings.quality)]
+    exact = ExactDeduplicator() if settings.dedup_exact else None
+    near = NearDeduplicator(settings.near_duplicates) if settings.near_duplicates else None
     for record in records:
-        reason = next((verdict for check in filters if (verdict := check(record))), None)
-        detail = ""
-        if reason is None and dedup is not None and (original := dedup.original_of(record)) is not None:
-            reason, detail = "exact_duplicate", f"duplicate of {original}"
-        if reason is None:
+        if settings.redact_pii:
+            before = sum(report.redactions.values())
+            record = redacted(record, report.redactions)
+            report.records_redacted += sum(report.redactions.values()) > before
+        drop = next((verdict for check in filters if (verdict := check(record))), None)
+        if drop is None:
+            drop = _duplicate_drop(record, exact, near)
+        if drop is None:
             report.kept += 1
+            yield Decision(record, None)
         else:
-            report.dropped[reason.split(":")[0]] += 1
-        yield Decision(record, reason, detail)
+            report.dropped[drop.reason] += 1
+            if drop.group:
+                report.duplicate_groups[drop.group] += 1
+            yield Decision(record, drop.reason, drop.detail)
+
+
+def _duplicate_drop(record: Record, exact: ExactDeduplicator | None, near: NearDeduplicator | None) -> Drop | None:
+    if exact is not None and (match := exact.original_of(record)) is not None:
+        return Drop("exact_duplicate", match.describe("duplicate"), match.group)
+    match = near.original_of(record) if near is not None else None
+    if exact is not None:  # a later exact copy joins the same group, named after the kept record
+        exact.remember(record, match or Match(record.id, record.source))
+    return Drop("near_duplicate", match.describe("near-duplicate"), match.group) if match else None

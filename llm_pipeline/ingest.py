@@ -1,7 +1,9 @@
-"""Raw files -> records: each format's parser, then the column mapping, with every failure kept.
+"""Raw files and live databases -> records: each format's parser, then the column mapping,
+with every failure kept.
 
-`read_raw_file` yields `Record`s and `Rejection`s; nothing a file holds is dropped without
-one or the other, and the `IngestReport` says, per file and per SQL table, what happened.
+`read_raw_file` and `read_database` yield `Record`s and `Rejection`s; nothing a source holds is
+dropped without one or the other, and the `IngestReport` says, per file, per SQL table and per
+database, what happened.
 """
 
 from __future__ import annotations
@@ -11,20 +13,37 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from llm_pipeline.column_mapping import ColumnMapping, infer_mapping
 from llm_pipeline.document import PREVIEW_CHARS, Record, Rejection
 
 STAGE = "plaintext"
-# Rows read before a CSV file's or a SQL table's mapping is inferred.
+DATABASE_FORMAT = "database"
+# Rows read before a CSV file's, a SQL table's or a query's mapping is inferred.
 MAPPING_SAMPLE_ROWS = 50
+DEFAULT_DATABASE_CHUNK_SIZE = 1000
 
 Item = Record | Rejection
+# The extraction modes of `llm_pipeline.parse.html.extract_text` (not imported here: bs4 is heavy).
+HtmlMode = Literal["main", "bs4", "full"]
+
+
+@dataclass(frozen=True)
+class DatabaseSource:
+    """A query against a live database; `url`, or `url_env` naming the variable that holds it."""
+
+    name: str
+    query: str
+    url: str | None = None
+    url_env: str | None = None
+    mapping: ColumnMapping | None = None  # None: inferred from the first rows
+    chunk_size: int = DEFAULT_DATABASE_CHUNK_SIZE
 
 
 @dataclass(frozen=True)
 class IngestSettings:
-    html_mode: str = "main"
+    html_mode: HtmlMode = "main"
     html_selector: str | None = None
     csv_mapping: ColumnMapping | None = None
     csv_delimiter: str | None = None
@@ -32,6 +51,7 @@ class IngestSettings:
     # {table: mapping}; when set, only these tables are read.
     sql_tables: Mapping[str, ColumnMapping] = field(default_factory=dict)
     jsonl_mapping: ColumnMapping | None = None
+    databases: tuple[DatabaseSource, ...] = ()
 
 
 @dataclass
@@ -40,8 +60,8 @@ class IngestReport:
 
     records: Counter = field(default_factory=Counter)  # per format
     rejected: Counter = field(default_factory=Counter)  # per reason
-    files: Counter = field(default_factory=Counter)  # per format
-    mappings: dict[str, str] = field(default_factory=dict)  # file or file:table -> mapping used
+    files: Counter = field(default_factory=Counter)  # per format (a database counts as one)
+    mappings: dict[str, str] = field(default_factory=dict)  # file, file:table or db:name -> mapping used
     skipped_tables: dict[str, int] = field(default_factory=dict)  # file:table -> rows not mapped
 
     def count(self, item: Item, fmt: str) -> Item:
@@ -67,6 +87,30 @@ def read_raw_file(path: Path, name: str, fmt: str, settings: IngestSettings, rep
     except (OSError, ValueError, UnicodeError) as error:
         # A failure the parser could not attribute to one row: the rest of the file is quarantined whole.
         yield report.count(Rejection(stage=STAGE, reason="unreadable_file", source=name, detail=str(error)), fmt)
+
+
+def read_database(source: DatabaseSource, report: IngestReport) -> Iterator[Item]:
+    """Records and rejections of one database query; records' sources read `db:<name> row N`.
+
+    Rows go through the same column mapping as CSV rows. A source that cannot be read (no URL,
+    no connection, a bad query, a failure halfway) becomes one `unreadable_database`
+    rejection; the rows read before a failure are kept.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from llm_pipeline.sources.database import hide_password, iter_query_rows, resolve_url
+
+    name = f"db:{source.name}"
+    report.files[DATABASE_FORMAT] += 1
+    url = ""
+    try:
+        url = resolve_url(source.url, source.url_env)
+        rows = iter_query_rows(url, source.query, chunk_size=source.chunk_size)
+        for item in _map_rows(rows, name, source.mapping, report, DATABASE_FORMAT):
+            yield report.count(item, DATABASE_FORMAT)
+    except (SQLAlchemyError, ValueError) as error:
+        detail = hide_password(f"{type(error).__name__}: {error}", url)
+        yield report.count(_rejection("unreadable_database", name, detail=detail), DATABASE_FORMAT)
 
 
 def _rejection(reason: str, source: str, preview: object = "", detail: str = "") -> Rejection:
@@ -127,14 +171,15 @@ def _read_csv(path: Path, name: str, settings: IngestSettings, report: IngestRep
         errors.append(_rejection("bad_csv_row", f"{name} {location}", detail=reason))
 
     rows = iter_rows(path, delimiter=settings.csv_delimiter, encoding=settings.csv_encoding, on_error=on_error)
-    for item in _map_file_rows(rows, name, settings.csv_mapping, report):
+    for item in _map_rows(rows, name, settings.csv_mapping, report, "csv"):
         yield from _drain(errors)
         yield item
     yield from _drain(errors)
 
 
-def _map_file_rows(rows: Iterator[dict], name: str, configured: ColumnMapping | None, report: IngestReport) -> Iterator[Item]:
-    """Map one CSV file's rows with the configured mapping, or one inferred from its first rows."""
+def _map_rows(rows: Iterator[dict], name: str, configured: ColumnMapping | None, report: IngestReport, fmt: str) -> Iterator[Item]:
+    """Map the rows of one CSV file or query with the configured mapping, or one inferred from
+    the first rows."""
     sample = list(itertools.islice(rows, MAPPING_SAMPLE_ROWS))
     mapping = configured or infer_mapping(sample)
     report.mappings[name] = mapping.describe() if mapping else "none"
@@ -144,7 +189,7 @@ def _map_file_rows(rows: Iterator[dict], name: str, configured: ColumnMapping | 
             yield _rejection("no_text_column", name, detail=f"{total} rows; columns: {list(sample[0])}")
         return
     for number, row in enumerate(itertools.chain(sample, rows), start=1):
-        yield _mapped(mapping, row, f"{name} row {number}", "csv")
+        yield _mapped(mapping, row, f"{name} row {number}", fmt)
 
 
 def _read_sql(path: Path, name: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import tracemalloc
+
 import pytest
 
 from llm_pipeline.parse.tabular import detect_encoding, iter_rows, sniff_delimiter
@@ -83,7 +86,7 @@ def test_header_names_are_stripped_and_entities_decoded(tmp_path):
 
 @pytest.mark.parametrize(
     ("encoding", "expected"),
-    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", None)],
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", None), ("latin-1", None)],
 )
 def test_encodings_are_detected(tmp_path, encoding, expected):
     path = _write(tmp_path, "name,city\nJosé,Zürich\nRenée,Besançon\n", encoding=encoding)
@@ -116,3 +119,41 @@ def test_sniff_delimiter_falls_back_to_the_header_line():
 def test_empty_file_and_header_only_file_have_no_rows(tmp_path):
     assert _collect(_write(tmp_path, "")) == ([], [])
     assert _collect(_write(tmp_path, "a,b\n", name="header.csv")) == ([], [])
+
+
+def test_big_endian_utf16_with_bom_is_read(tmp_path):
+    path = tmp_path / "be.csv"
+    path.write_bytes(codecs.BOM_UTF16_BE + "word,gloss\nStra\u00dfe,street\n\u6771\u4eac,Tokyo\n".encode("utf-16-be"))
+    rows, errors = _collect(path)
+    assert rows == [{"word": "Stra\u00dfe", "gloss": "street"}, {"word": "\u6771\u4eac", "gloss": "Tokyo"}] and errors == []
+
+
+def test_cp1252_quotes_and_dashes_are_not_read_as_latin1_controls(tmp_path):
+    path = _write(tmp_path, "tip\n\u201cSteam it\u201d \u2013 at 60 \u00b0C\n", encoding="cp1252")
+    assert _collect(path) == ([{"tip": "\u201cSteam it\u201d \u2013 at 60 \u00b0C"}], [])
+
+
+def test_memory_stays_flat_however_large_the_file(tmp_path):
+    """Rows are read in chunks: peak memory is one chunk (and the encoding check's blocks),
+    the same for a file four times larger, and far below reading the larger file whole."""
+    cell = "a fairly long description of a film, with commas, quoted " * 2
+
+    def csv_of(rows: int):
+        return _write(tmp_path, "id,description\n" + "".join(f'{i},"{cell}{i}"\n' for i in range(rows)), name=f"{rows}.csv")
+
+    def peak_while_reading(path, chunksize: int) -> tuple[int, int]:
+        tracemalloc.start()
+        try:
+            count = sum(1 for _ in iter_rows(path, chunksize=chunksize))
+            return count, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = csv_of(10_000), csv_of(40_000)
+    assert peak_while_reading(small, 2_000)[0] == 10_000  # also a warm-up: first-call allocations
+    _, small_peak = peak_while_reading(small, 2_000)
+    large_rows, large_peak = peak_while_reading(large, 2_000)
+    _, whole_peak = peak_while_reading(large, 100_000)
+    assert large_rows == 40_000
+    assert large_peak < 1.2 * small_peak + 256 * 1024
+    assert whole_peak > 2 * large_peak

@@ -1,9 +1,9 @@
-"""The raw-data sensor requests a run when a raw file is added, changed or removed."""
+"""The raw-data sensor records a new data version when a raw file is added, changed or removed."""
 
 import dagster as dg
 
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.defs.sensors import raw_data_sensor
+from llm_pipeline.defs.sensors import DATA_VERSION_TAG, raw_data_sensor
 
 
 def evaluate(data_dir, cursor=None, instance=None):
@@ -15,32 +15,42 @@ def evaluate(data_dir, cursor=None, instance=None):
     return raw_data_sensor(context)
 
 
-def test_changes_under_raw_request_a_run(tmp_path):
+def versions(result) -> dict[str, str]:
+    return {event.asset_key.to_user_string(): event.tags[DATA_VERSION_TAG] for event in result.asset_events}
+
+
+def test_first_look_with_nothing_built_requests_one_run(tmp_path):
+    (tmp_path / "raw" / "jsonl").mkdir(parents=True)
+    (tmp_path / "raw" / "jsonl" / "notes.jsonl").write_text('{"text": "first"}\n')
+    first = evaluate(tmp_path)
+    assert len(first.run_requests) == 1 and not first.asset_events
+    assert raw_data_sensor.job_name == "fine_tune"
+    assert isinstance(evaluate(tmp_path, cursor=first.cursor), dg.SkipReason)
+
+
+def test_changes_under_raw_record_new_data_versions(tmp_path):
     (tmp_path / "raw" / "jsonl").mkdir(parents=True)
     notes = tmp_path / "raw" / "jsonl" / "notes.jsonl"
     notes.write_text('{"text": "first"}\n')
-
-    first = evaluate(tmp_path)  # nothing built yet: the first look asks for a run
-    assert len(first.run_requests) == 1
-    assert [event.asset_key.to_user_string() for event in first.asset_events] == ["raw_jsonl"]
-
-    unchanged = evaluate(tmp_path, cursor=first.cursor)
-    assert isinstance(unchanged, dg.SkipReason)
+    first = evaluate(tmp_path)
 
     notes.write_text('{"text": "edited"}\n')
     changed = evaluate(tmp_path, cursor=first.cursor)
-    assert len(changed.run_requests) == 1 and changed.run_requests[0].run_key != first.run_requests[0].run_key
-    assert "1 changed" in changed.run_requests[0].tags["llm_pipeline/raw_changes"]
+    assert not changed.run_requests  # the automation conditions decide what to rebuild
+    assert set(versions(changed)) == {"raw_html", "raw_csv", "raw_sql", "raw_jsonl"}
+    jsonl_event = next(event for event in changed.asset_events if event.asset_key.to_user_string() == "raw_jsonl")
+    assert jsonl_event.metadata["changes"].value["changed"] == ["jsonl/notes.jsonl"]
 
     (tmp_path / "raw" / "html").mkdir()
     (tmp_path / "raw" / "html" / "page.html").write_text("<p>new</p>")
     added = evaluate(tmp_path, cursor=changed.cursor)
-    assert "1 added" in added.run_requests[0].tags["llm_pipeline/raw_changes"]
-    assert [event.asset_key.to_user_string() for event in added.asset_events] == ["raw_html"]
+    moved = {key for key in versions(added) if versions(added)[key] != versions(changed)[key]}
+    assert moved == {"raw_html"}  # an untouched folder keeps its data version
 
     notes.unlink()
     removed = evaluate(tmp_path, cursor=added.cursor)
-    assert "1 removed" in removed.run_requests[0].tags["llm_pipeline/raw_changes"]
+    assert versions(removed)["raw_jsonl"] != versions(added)["raw_jsonl"]
+    assert isinstance(evaluate(tmp_path, cursor=removed.cursor), dg.SkipReason)
 
 
 def test_first_look_at_an_already_built_pipeline_only_records_the_files(tmp_path):
@@ -49,5 +59,5 @@ def test_first_look_at_an_already_built_pipeline_only_records_the_files(tmp_path
     instance = dg.DagsterInstance.ephemeral()
     instance.report_runless_asset_event(dg.AssetMaterialization("plaintext"))
     result = evaluate(tmp_path, instance=instance)
-    assert not result.run_requests and result.cursor
+    assert not result.run_requests and not result.asset_events and result.cursor
     assert isinstance(evaluate(tmp_path, cursor=result.cursor, instance=instance), dg.SkipReason)

@@ -1,4 +1,7 @@
-"""tokenize_splits: masking, EOS, truncation, dropped records and the report."""
+"""tokenize_splits: masking, EOS, truncation, over-length policies, dropped records and the report.
+
+These tests look at one record per row (`packing=False`); packing has its own module, test_packing.py.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,23 @@ from llm_pipeline.document import RECORD_FIELDS, Record
 from llm_pipeline.tokenize import (
     DEFAULT_PROMPT_TEMPLATE,
     IGNORE_INDEX,
+    PACKED_COLUMNS,
     REASON_PROMPT_FILLS_MAX_LENGTH,
+    REASON_PROMPT_TOO_LONG,
+    REASON_RECORD_TOO_LONG,
+    REASON_RESPONSE_TOO_LONG,
     TOKENIZED_COLUMNS,
     TokenizeSettings,
+    tokenization_fingerprint,
     tokenize_splits,
 )
 from llm_pipeline_tests.tiny import tiny_model_dir, tiny_splits  # noqa: F401  (fixture)
 
 FEATURES = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+
+
+def unpacked(**overrides) -> TokenizeSettings:
+    return TokenizeSettings(**{"packing": False, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +56,7 @@ def only_row(tokenized: datasets.DatasetDict, split: str = "train") -> dict:
 
 
 def test_supervised_prompt_is_masked_and_output_plus_eos_is_learned(tokenizer):
-    tokenized, report = tokenize_splits(make_splits([QA]), tokenizer, TokenizeSettings(max_length=128))
+    tokenized, report = tokenize_splits(make_splits([QA]), tokenizer, unpacked(max_length=128))
     row = only_row(tokenized)
     prompt_ids = tokenizer(DEFAULT_PROMPT_TEMPLATE.format(input=QA.input), add_special_tokens=True)["input_ids"]
     output_ids = tokenizer(QA.output, add_special_tokens=False)["input_ids"]
@@ -61,38 +73,82 @@ def test_supervised_prompt_is_masked_and_output_plus_eos_is_learned(tokenizer):
 
 
 def test_train_on_source_unmasks_the_prompt(tokenizer):
-    tokenized, _ = tokenize_splits(make_splits([QA]), tokenizer, TokenizeSettings(max_length=128, train_on_source=True))
+    tokenized, _ = tokenize_splits(make_splits([QA]), tokenizer, unpacked(max_length=128, train_on_source=True))
     row = only_row(tokenized)
     assert row["labels"] == row["input_ids"]
     assert row["input_ids"][-1] == tokenizer.eos_token_id
 
 
 def test_unsupervised_text_is_all_labels_and_closed_by_eos(tokenizer):
-    tokenized, _ = tokenize_splits(make_splits([TEXT]), tokenizer, TokenizeSettings(max_length=128))
+    tokenized, _ = tokenize_splits(make_splits([TEXT]), tokenizer, unpacked(max_length=128))
     row = only_row(tokenized)
     assert row["input_ids"] == tokenizer(TEXT.text)["input_ids"] + [tokenizer.eos_token_id]
     assert row["labels"] == row["input_ids"]
 
 
 def test_output_columns_are_exactly_the_contract(tokenizer):
-    tokenized, _ = tokenize_splits(make_splits([QA, TEXT], [TEXT]), tokenizer, TokenizeSettings(max_length=128))
+    tokenized, _ = tokenize_splits(make_splits([QA, TEXT], [TEXT]), tokenizer, unpacked(max_length=128))
+    packed, _ = tokenize_splits(make_splits([QA, TEXT], [TEXT]), tokenizer, TokenizeSettings(max_length=128))
     for split in ("train", "validation"):
         assert tuple(tokenized[split].column_names) == TOKENIZED_COLUMNS
+        assert tuple(packed[split].column_names) == PACKED_COLUMNS
 
 
 def test_long_text_is_truncated_and_counted(tokenizer):
     long_text = Record.unsupervised(" ".join(["the market sells cheese and bread"] * 20), "long.txt:0", "jsonl")
-    tokenized, report = tokenize_splits(make_splits([long_text, TEXT]), tokenizer, TokenizeSettings(max_length=32))
+    tokenized, report = tokenize_splits(make_splits([long_text, TEXT]), tokenizer, unpacked(max_length=32))
     lengths = sorted(len(ids) for ids in tokenized["train"]["input_ids"])
     assert lengths[-1] == 32
     stats = report.splits["train"]
     assert (stats.records_in, stats.kept, stats.truncated, stats.dropped_no_target) == (2, 2, 1, 0)
+    assert stats.max_tokens > 32  # lengths are counted before the cut
+    assert stats.length_histogram[-1] == ("> 32", 1)
+
+
+def test_long_text_is_dropped_and_quarantined_under_the_drop_policy(tokenizer):
+    long_text = Record.unsupervised(" ".join(["the market sells cheese and bread"] * 20), "long.txt:0", "jsonl")
+    tokenized, report = tokenize_splits(
+        make_splits([long_text, TEXT]), tokenizer, unpacked(max_length=32, overlength="drop")
+    )
+    assert list(tokenized["train"]["id"]) == [TEXT.id]
+    assert [(d.id, d.reason) for d in report.dropped] == [(long_text.id, REASON_RECORD_TOO_LONG)]
+    stats = report.splits["train"]
+    assert (stats.kept, stats.truncated, stats.dropped_too_long, stats.dropped_no_target) == (1, 0, 1, 0)
+
+
+def test_source_max_len_keeps_the_prompt_end_and_target_max_len_the_response_start(tokenizer):
+    record = Record.supervised(" ".join(["why is the sky blue"] * 10), " ".join(["scattering of light"] * 10), "q:1", "jsonl")
+    tokenized, report = tokenize_splits(
+        make_splits([record]), tokenizer, unpacked(max_length=512, source_max_len=12, target_max_len=8)
+    )
+    row = only_row(tokenized)
+    prompt = tokenizer(DEFAULT_PROMPT_TEMPLATE.format(input=record.input))["input_ids"]
+    response = tokenizer(record.output, add_special_tokens=False)["input_ids"]
+    assert row["input_ids"] == prompt[-12:] + response[:8]  # the response marker survives; no EOS after a cut
+    assert row["labels"] == [IGNORE_INDEX] * 12 + response[:8]
+    assert tokenizer.decode(row["input_ids"][:12]).endswith("### Response:\n")
+    assert report.splits["train"].truncated == 1
+
+
+@pytest.mark.parametrize(
+    "limits, reason",
+    # QA's prompt takes 34 tokens and its response 13; the long record's 116 and 71.
+    [({"source_max_len": 40}, REASON_PROMPT_TOO_LONG), ({"target_max_len": 20}, REASON_RESPONSE_TOO_LONG)],
+)
+def test_source_and_target_limits_drop_under_the_drop_policy(tokenizer, limits, reason):
+    record = Record.supervised(" ".join(["why is the sky blue"] * 10), " ".join(["scattering of light"] * 10), "q:1", "jsonl")
+    tokenized, report = tokenize_splits(
+        make_splits([record, QA]), tokenizer, unpacked(max_length=512, overlength="drop", **limits)
+    )
+    assert list(tokenized["train"]["id"]) == [QA.id]
+    assert [(d.source, d.reason) for d in report.dropped] == [("q:1", reason)]
+    assert report.splits["train"].dropped_too_long == 1
 
 
 def test_record_whose_prompt_fills_max_length_is_dropped_and_reported(tokenizer):
     long_prompt = Record.supervised(" ".join(["why is the sky blue"] * 30), "Scattering.", "qa.jsonl:7", "jsonl")
     tokenized, report = tokenize_splits(
-        make_splits([long_prompt, QA], [long_prompt]), tokenizer, TokenizeSettings(max_length=64)
+        make_splits([long_prompt, QA], [long_prompt]), tokenizer, unpacked(max_length=64)
     )
     assert list(tokenized["train"]["id"]) == [QA.id]
     assert len(tokenized["validation"]) == 0
@@ -107,7 +163,7 @@ def test_record_whose_prompt_fills_max_length_is_dropped_and_reported(tokenizer)
 
 
 def test_every_kept_record_has_a_label_the_loss_can_use(tokenizer):
-    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=24))
+    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, unpacked(max_length=24))
     for split in ("train", "validation"):
         for labels in tokenized[split]["labels"]:
             assert any(label != IGNORE_INDEX for label in labels[1:])
@@ -116,18 +172,21 @@ def test_every_kept_record_has_a_label_the_loss_can_use(tokenizer):
 
 
 def test_length_statistics_match_the_data(tokenizer):
-    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64))
+    tokenized, report = tokenize_splits(tiny_splits(), tokenizer, unpacked(max_length=64))
     lengths = np.array([len(ids) for ids in tokenized["train"]["input_ids"]])
     stats = report.splits["train"]
     assert (stats.min_tokens, stats.max_tokens) == (lengths.min(), lengths.max())
     assert stats.mean_tokens == pytest.approx(lengths.mean())
     assert stats.p95_tokens == pytest.approx(np.percentile(lengths, 95))
     assert report.to_dict()["splits"]["train"]["kept"] == len(lengths)
+    assert stats.tokens == lengths.sum() and stats.rows == len(lengths)
+    assert stats.target_tokens == sum(sum(1 for label in labels[1:] if label != IGNORE_INDEX) for labels in tokenized["train"]["labels"])
+    assert stats.pad_fraction == pytest.approx(1 - lengths.sum() / (len(lengths) * 64))
 
 
 def test_multiprocess_map_gives_the_same_result(tokenizer):
-    one, _ = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64))
-    two, _ = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64, num_proc=2))
+    one, _ = tokenize_splits(tiny_splits(), tokenizer, unpacked(max_length=64))
+    two, _ = tokenize_splits(tiny_splits(), tokenizer, unpacked(max_length=64, num_proc=2))
     assert one["train"].to_list() == two["train"].to_list()
 
 
@@ -135,4 +194,14 @@ def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="input"):
         TokenizeSettings(prompt_template="no placeholder")
     with pytest.raises(ValueError, match="max_length"):
-        TokenizeSettings(max_length=1)
+        unpacked(max_length=1)
+
+
+def test_padding_left_on_the_tokenizer_by_an_earlier_call_does_not_leak_in(tokenizer):
+    clean, _ = tokenize_splits(make_splits([QA, TEXT]), tokenizer, unpacked(max_length=128))
+    tokenizer("anything", max_length=128, padding="max_length", truncation=True)  # the seed's way
+    after, _ = tokenize_splits(make_splits([QA, TEXT]), tokenizer, unpacked(max_length=128))
+    assert after["train"].to_list() == clean["train"].to_list()
+    assert tokenization_fingerprint(tokenizer, TokenizeSettings()) == tokenization_fingerprint(
+        AutoTokenizer.from_pretrained(tokenizer.name_or_path), TokenizeSettings()
+    )

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from llm_pipeline.training.collate import PadCollator
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.train import (
     METADATA_KEYS,
     MemoryReporter,
     NullReporter,
-    PadCollator,
     PrintReporter,
     default_reporter,
     run_training,
@@ -303,3 +303,73 @@ def test_launched_trainer_reports_through_dagster_pipes(config, tmp_path):
     final = Path(config.output_dir) / "final"
     assert (final / "adapter_model.safetensors").is_file() and (final / "tokenizer.json").is_file()
     assert metadata["model_path"]["raw_value"] == str(final.resolve())
+
+
+# --- hyperparameters ---------------------------------------------------------------------------
+
+
+def test_precision_is_chosen_from_the_hardware_and_fp16_needs_a_gpu():
+    from llm_pipeline.training.model import resolve_precision
+
+    if torch.cuda.is_available():
+        assert resolve_precision("auto") in ("bf16", "fp16")
+    else:
+        assert resolve_precision("auto") == "fp32"
+        with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+            resolve_precision("fp16")
+    assert resolve_precision("bf16") == "bf16"
+
+
+def test_adapter_placement_all_linear_layers_and_modules_to_save(config):
+    def trained(model) -> set[str]:
+        return {name for name, p in model.named_parameters() if p.requires_grad}
+
+    config.lora_target_modules = ["all-linear"]
+    every_linear = trained(fresh_model(config))
+    for projection in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
+        assert any(f"{projection}.lora_A" in name for name in every_linear), projection
+    assert not any("lm_head.lora" in name for name in every_linear)
+
+    config.lora_target_modules = ["q_proj"]
+    config.lora_layers_to_transform = [1]
+    config.lora_modules_to_save = ["lm_head"]
+    chosen = trained(fresh_model(config))
+    assert {name.split(".layers.")[1].split(".")[0] for name in chosen if "lora_" in name} == {"1"}
+    assert any("lm_head.modules_to_save" in name for name in chosen)
+
+    config.lora_modules_to_save = ["no_such_head"]
+    with pytest.raises(ValueError, match="no_such_head"):
+        fresh_model(config)
+
+
+def test_8bit_paged_adamw_early_stopping_best_checkpoint_and_tensorboard(config):
+    config.optim = "paged_adamw_8bit"
+    config.data_seed = 7
+    config.max_steps = 8
+    config.eval_steps = 2
+    config.save_steps = 2
+    config.learning_rate = 0.5  # diverges on purpose, so validation stops improving early
+    config.early_stopping_patience = 1
+    config.load_best_model_at_end = True
+    config.tensorboard = True
+    result = run_training(config, MemoryReporter())
+
+    evals = [(p.step, p.eval_loss) for p in result.curve if p.eval_loss is not None]
+    best_step = min(evals, key=lambda point: point[1])[0]
+    assert result.metadata["global_steps"] < 8, "early stopping did not stop the run"
+    assert result.metadata["best_checkpoint"].endswith(f"checkpoint-{best_step}")
+    assert result.metadata["final_eval_loss"] == pytest.approx(min(loss for _, loss in evals), rel=1e-4)
+    assert list((Path(config.output_dir) / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_bad_hyperparameters_are_refused(config):
+    for change, message in [
+        ({"optim": "adam_2000"}, "optim must be one of"),
+        ({"precision": "int4"}, "precision must be one of"),
+        ({"lora_target_modules": ["all-linear", "q_proj"]}, "stands alone"),
+        ({"load_best_model_at_end": True, "save_steps": 3, "eval_steps": 2}, "multiple of eval_steps"),
+        ({"num_processes": 0}, "num_processes"),
+    ]:
+        candidate = TrainingConfig(**{**config.to_dict(), **change})
+        with pytest.raises(ValueError, match=message):
+            candidate.validate()

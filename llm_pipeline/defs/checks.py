@@ -1,36 +1,259 @@
-"""Asset checks; the blocking ones stop a run before bad data reaches the GPU step."""
+"""Asset checks. The blocking ones stop a run before it trains on data that lost records, shares
+prompts between train and validation, lost most of itself to the filters or carries token ids
+the model cannot embed. Near-duplicate prompts across the split fail without blocking; the
+checkpoint's own check only warns.
+"""
 
+
+from collections import Counter
 
 import dagster as dg
 import datasets
+from pydantic import Field
 
-from llm_pipeline.dataset_checks import rows_without_targets, shared_prompts
-from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE, tokenized
-from llm_pipeline.defs.assets.splits import splits
+from llm_pipeline.dataset_checks import (
+    EXAMPLES,
+    IdBalance,
+    dropped_share,
+    id_balance,
+    label_report,
+    near_duplicate_prompts,
+    rows_without_targets,
+    shared_prompts,
+)
+from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.model_ref import read_model_ref
+from llm_pipeline.paths import DataLayout
 from llm_pipeline.split import TRAIN, VALIDATION
 from llm_pipeline.stage_store import iter_records
+from llm_pipeline.tokenize import record_ids_of_rows
+
+# The stages whose outputs are records, each with the stage it reads from (None: raw files).
+RECORD_STAGES = {"plaintext": None, "filtered": "plaintext", "clustered": "filtered", "splits": "clustered", TOKENIZED_STAGE: "splits"}
+BALANCE_FIELDS = ("records_in", "records_kept", "records_dropped", "records_rejected")
 
 
-@dg.asset_check(asset=splits, blocking=True, description="No normalized prompt sits on both sides of the split.")
-def splits_share_no_prompt(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    parts = datasets.load_from_disk(str(data_dir.layout.stage("splits")))
-    shared = shared_prompts(iter_records(parts[TRAIN]), iter_records(parts[VALIDATION]))
+def _load(path) -> datasets.Dataset | datasets.DatasetDict | None:
+    return datasets.load_from_disk(str(path)) if path.exists() else None
+
+
+def _column(data: datasets.Dataset | datasets.DatasetDict | None, name: str) -> list:
+    """One column of a dataset, or of every split of a DatasetDict, read from Arrow."""
+    if data is None:
+        return []
+    parts = data.values() if isinstance(data, datasets.DatasetDict) else [data]
+    return [value for part in parts for value in part.select_columns([name]).with_format("arrow")[:][name].to_pylist()]
+
+
+def _latest_metadata(context: dg.AssetCheckExecutionContext, asset: str) -> dict:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        return {}
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+def stage_balance(context: dg.AssetCheckExecutionContext, layout: DataLayout, stage: str) -> dg.AssetCheckResult:
+    """Recount a stage from disk: every record that came in left exactly once, kept or quarantined
+    with a reason and a source; and the counts the materialization reported are the ones on disk."""
+    upstream = RECORD_STAGES[stage]
+    output = _load(layout.stage(stage))
+    packed = stage == TOKENIZED_STAGE
+    if packed:  # a packed row's id names all of its records; a long text spans several rows
+        parts = output.values() if output is not None else []
+        kept_ids = [record for part in parts for record in record_ids_of_rows(_column(part, "id"))]
+    else:
+        kept_ids = _column(output, "id")
+    quarantine = _load(layout.rejected(stage))
+    removed_ids = _column(quarantine, "record_id")
+    unexplained = sum(1 for reason, source in zip(_column(quarantine, "reason"), _column(quarantine, "source")) if not reason or not source)
+    if upstream is None:
+        # Raw files carry no record ids: what came in is what came out, so the metadata is the test.
+        balance = IdBalance(records_in=len(kept_ids) + len(removed_ids), kept=len(kept_ids), removed=len(removed_ids))
+    else:
+        balance = id_balance(_column(_load(layout.stage(upstream)), "id"), kept_ids, removed_ids, kept_once=packed)
+    reported = {name: value for name, value in _latest_metadata(context, stage).items() if name in BALANCE_FIELDS}
+    # Stages report drops and rejections in separate fields but quarantine both in one folder.
+    reported_removed = reported.get("records_dropped", 0) + reported.get("records_rejected", 0)
+    metadata_agrees = (
+        reported.get("records_in") == balance.records_in
+        and reported.get("records_kept") == balance.kept
+        and reported_removed == balance.removed
+    )
     return dg.AssetCheckResult(
-        passed=not shared,
-        metadata={"shared_prompts": len(shared), "examples": dg.MetadataValue.json(shared[:5])},
+        passed=balance.balanced and metadata_agrees and not unexplained,
+        metadata={
+            "on_disk": dg.MetadataValue.text(f"in {balance.records_in} = kept {balance.kept} + removed {balance.removed}"),
+            "reported": dg.MetadataValue.json(reported),
+            "metadata_agrees_with_disk": dg.MetadataValue.bool(metadata_agrees),
+            "missing_records": dg.MetadataValue.int(len(balance.missing)),
+            "unexpected_records": dg.MetadataValue.int(len(balance.unexpected)),
+            "quarantined_without_reason_or_source": dg.MetadataValue.int(unexplained),
+            "examples": dg.MetadataValue.json({"missing": balance.missing[:EXAMPLES], "unexpected": balance.unexpected[:EXAMPLES]}),
+        },
     )
 
 
-@dg.asset_check(asset=tokenized, blocking=True, description="Every tokenized record has at least one unmasked label.")
+def _balance_check(stage: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=stage,
+        name=f"{stage}_counts_balance",
+        blocking=True,
+        description=f"Recounted from disk: every record {stage} read is kept or quarantined once (in = kept + dropped + rejected), as its metadata says.",
+    )
+    def check(context: dg.AssetCheckExecutionContext, data_dir: DataDirResource) -> dg.AssetCheckResult:
+        return stage_balance(context, data_dir.layout, stage)
+
+    return check
+
+
+balance_checks = [_balance_check(stage) for stage in RECORD_STAGES]
+
+
+def _split_records(layout: DataLayout) -> tuple[list, list]:
+    parts = datasets.load_from_disk(str(layout.stage("splits")))
+    return list(iter_records(parts[TRAIN])), list(iter_records(parts[VALIDATION]))
+
+
+@dg.asset_check(asset="splits", blocking=True, description="No normalized prompt sits on both sides of the split.")
+def splits_share_no_prompt(data_dir: DataDirResource) -> dg.AssetCheckResult:
+    train, validation = _split_records(data_dir.layout)
+    shared = shared_prompts(train, validation)
+    return dg.AssetCheckResult(
+        passed=not shared,
+        metadata={"shared_prompts": len(shared), "examples": dg.MetadataValue.json(shared[:EXAMPLES])},
+    )
+
+
+class NearDuplicateConfig(dg.Config):
+    threshold: float = Field(
+        default=0.8,
+        description="Jaccard similarity of character 5-gram sets (case, punctuation, spacing folded) from which two prompts count as near duplicates.",
+    )
+    num_perm: int = Field(default=128, description="MinHash permutations of the LSH index that proposes candidate pairs.")
+
+
+# Not blocking: the hash split keeps equal prompts together, so an exact leak is a bug worth
+# stopping for, but it cannot see near duplicates ("... (variant 1)" / "... (variant 2)"), which
+# are common in real data. A leak makes validation loss optimistic; the check names the pairs.
+@dg.asset_check(
+    asset="splits",
+    description="No validation prompt is a near duplicate of a training prompt (MinHash LSH, confirmed by exact Jaccard).",
+)
+def splits_share_no_near_duplicate(config: NearDuplicateConfig, data_dir: DataDirResource) -> dg.AssetCheckResult:
+    train, validation = _split_records(data_dir.layout)
+    pairs = near_duplicate_prompts(train, validation, threshold=config.threshold, num_perm=config.num_perm)
+    return dg.AssetCheckResult(
+        passed=not pairs,
+        metadata={
+            "near_duplicate_validation_records": len(pairs),
+            "validation_records": len(validation),
+            "threshold": dg.MetadataValue.float(config.threshold),
+            "examples": dg.MetadataValue.json(
+                [
+                    {"similarity": pair.similarity, "validation": pair.validation_prompt[:200], "train": pair.train_prompt[:200]}
+                    for pair in pairs[:EXAMPLES]
+                ]
+            ),
+        },
+    )
+
+
+class DroppedShareConfig(dg.Config):
+    max_dropped_share: float = Field(
+        default=0.5,
+        description="Largest share of records the filters may drop; more usually means a filter is misconfigured, not that the data is that bad.",
+    )
+    count_duplicates: bool = Field(
+        default=False,
+        description="Count removed duplicates as dropped too (by default they are not: one copy of their content is kept).",
+    )
+
+
+@dg.asset_check(
+    asset="filtered",
+    blocking=True,
+    description="The filters dropped no more than `max_dropped_share` of the records, duplicates aside (recounted from disk).",
+)
+def filtered_dropped_share_bounded(config: DroppedShareConfig, data_dir: DataDirResource) -> dg.AssetCheckResult:
+    layout = data_dir.layout
+    records_in = len(_column(_load(layout.stage("plaintext")), "id"))
+    reasons = _column(_load(layout.rejected("filtered")), "reason")
+    share = dropped_share(records_in, reasons, config.count_duplicates)
+    return dg.AssetCheckResult(
+        passed=share <= config.max_dropped_share,
+        metadata={
+            "dropped_share": dg.MetadataValue.float(round(share, 4)),
+            "max_dropped_share": dg.MetadataValue.float(config.max_dropped_share),
+            "duplicates_counted": config.count_duplicates,
+            "dropped_share_with_duplicates": dg.MetadataValue.float(round(dropped_share(records_in, reasons, True), 4)),
+            "records_in": records_in,
+            "dropped_by_reason": dg.MetadataValue.json(dict(Counter(reason.split(":")[0] for reason in reasons))),
+        },
+    )
+
+
+@dg.asset_check(asset="tokenized", blocking=True, description="Every tokenized record has at least one unmasked label.")
 def tokenized_has_targets(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    parts = datasets.load_from_disk(str(data_dir.layout.stage(TOKENIZED_STAGE)))
+    parts = datasets.load_from_disk(str(data_dir.layout.stage("tokenized")))
     empty = {name: rows_without_targets(split) for name, split in parts.items()}
     count = sum(len(ids) for ids in empty.values())
     return dg.AssetCheckResult(
         passed=count == 0,
-        metadata={"records_without_targets": count, "examples": dg.MetadataValue.json({k: v[:5] for k, v in empty.items()})},
+        metadata={"records_without_targets": count, "examples": dg.MetadataValue.json({k: v[:EXAMPLES] for k, v in empty.items()})},
     )
 
 
-asset_checks = [splits_share_no_prompt, tokenized_has_targets]
+@dg.asset_check(
+    asset="tokenized",
+    blocking=True,
+    description="input_ids, attention_mask and labels have equal lengths; ids and labels (or -100) fit the model's vocabulary; the mask is 0/1.",
+)
+def tokenized_labels_valid(data_dir: DataDirResource) -> dg.AssetCheckResult:
+    from transformers import AutoConfig
+
+    layout = data_dir.layout
+    vocab_size = AutoConfig.from_pretrained(read_model_ref(layout.models)).get_text_config().vocab_size
+    parts = datasets.load_from_disk(str(layout.stage("tokenized")))
+    reports = {name: label_report(split, vocab_size) for name, split in parts.items()}
+    faults = {name: {kind: len(ids) for kind, ids in report.faults.items()} for name, report in reports.items()}
+    return dg.AssetCheckResult(
+        passed=all(report.sane for report in reports.values()),
+        metadata={
+            "vocab_size": vocab_size,
+            "rows_checked": sum(report.rows for report in reports.values()),
+            "faulty_rows": dg.MetadataValue.json(faults),
+            "examples": dg.MetadataValue.json(
+                {name: {kind: ids[:EXAMPLES] for kind, ids in report.faults.items() if ids} for name, report in reports.items()}
+            ),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="checkpoint",
+    description="Warns unless the learning curve reads well-fit; carries the diagnosis and its reasons.",
+)
+def checkpoint_is_well_fit(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    metadata = _latest_metadata(context, "checkpoint")
+    verdict = metadata.get("diagnosis", "missing: no diagnosis in the checkpoint's metadata")
+    return dg.AssetCheckResult(
+        passed=verdict == "well-fit",
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "diagnosis": dg.MetadataValue.text(verdict),
+            "diagnosis_reasons": dg.MetadataValue.md(metadata.get("diagnosis_reasons", "")),
+            "best_step": dg.MetadataValue.text(str(metadata.get("best_step", "n/a"))),
+        },
+    )
+
+
+asset_checks = [
+    *balance_checks,
+    splits_share_no_prompt,
+    splits_share_no_near_duplicate,
+    filtered_dropped_share_bounded,
+    tokenized_has_targets,
+    tokenized_labels_valid,
+    checkpoint_is_well_fit,
+]

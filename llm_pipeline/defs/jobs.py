@@ -3,13 +3,15 @@
 
 import dagster as dg
 
+from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP
+
 # A run tag the instance limits to one run at a time (dagster.yaml), besides the `gpu` pool.
 GPU_RUN_TAG = {"llm_pipeline/gpu": "true"}
 
 prepare_dataset_job = dg.define_asset_job(
     "prepare_dataset",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("checkpoint"),
-    description="Raw files to tokenized train/validation splits: everything before the GPU step.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(TRAINING_GROUP),
+    description="Raw files to tokenized train/validation splits: everything but the training group (the GPU step and what follows it).",
 )
 
 fine_tune_job = dg.define_asset_job(

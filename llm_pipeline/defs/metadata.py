@@ -30,16 +30,19 @@ def balance_metadata(records_in: int, kept: int, dropped: int, rejected: int) ->
     }
 
 
-def samples_by_reason_markdown(rejections: Iterable[Rejection], per_reason: int = 2) -> str:
+def samples_by_reason_markdown(rejections: Iterable[Rejection], per_reason: int = 2, with_detail: bool = False) -> str:
+    """The first `per_reason` rejections of every reason; `with_detail` adds what the filter measured."""
     seen: Counter = Counter()
-    rows = ["| reason | source | preview |", "|---|---|---|"]
+    header = ["reason", "source", *(["detail"] if with_detail else []), "preview"]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rejection in rejections:
         reason = rejection.reason.split(":")[0]
         if seen[reason] >= per_reason:
             continue
         seen[reason] += 1
-        preview = " ".join(rejection.preview.split())[:100].replace("|", "\\|")
-        rows.append(f"| {rejection.reason} | {rejection.source} | {preview} |")
+        preview = " ".join(rejection.preview.split())[:100]
+        cells = [rejection.reason, rejection.source, *([rejection.detail] if with_detail else []), preview]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) if seen else "_none_"
 
 

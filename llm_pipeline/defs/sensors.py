@@ -1,4 +1,10 @@
-"""Re-run the pipeline when files under raw/ are added, changed or removed."""
+"""Watch raw/: a new data version of the raw sources whenever a file is added, changed or removed.
+
+The stages' automation conditions (defs/automation.py) follow the new data version, so one change
+is one rebuild, gated on the asset checks. The sensor launches a run itself only on its very
+first look at a data directory with nothing built: an automation condition does not fire on its
+own first evaluation, so without it a fresh `dagster dev` would wait for the next edit.
+"""
 
 
 import json
@@ -27,7 +33,8 @@ def describe_changes(previous: dict[str, str], current: dict[str, str]) -> dict[
     job=fine_tune_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a fine_tune run when a file under raw/ is added, changed or removed (cursor: content hashes).",
+    description="Records a new data version of the raw sources when a file under raw/ is added, changed or removed "
+    "(cursor: content hashes); the automation sensors then rebuild what depends on them. First look with nothing built: a fine_tune run.",
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult | dg.SkipReason:
     layout = data_dir.layout
@@ -36,24 +43,31 @@ def raw_data_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResour
     previous = json.loads(context.cursor) if context.cursor else None
     if previous == current:
         return dg.SkipReason(f"no change in {len(current)} raw files")
-    changes = describe_changes(previous or {}, current)
-    touched = {name.split("/", 1)[0] for names in changes.values() for name in names}
-    observations = [
-        dg.AssetObservation(raw_asset_key(fmt), tags={DATA_VERSION_TAG: combined_digest(per_format[fmt])})
-        for fmt in RAW_FORMATS
-        if fmt in touched
-    ]
-    never_built = context.instance.get_latest_materialization_event(dg.AssetKey("plaintext")) is None
-    if previous is None and not never_built:
-        # First evaluation with outputs already built: remember the files, do not retrain.
-        return dg.SensorResult(cursor=json.dumps(current), asset_events=observations)
+    if previous is None:
+        if context.instance.get_latest_materialization_event(dg.AssetKey("plaintext")) is not None:
+            # Outputs built before the sensor ran: remember the files, do not rebuild.
+            return dg.SensorResult(cursor=json.dumps(current))
+        context.log.info(f"nothing built yet: requesting a fine_tune run over {len(current)} raw files")
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=combined_digest(current))], cursor=json.dumps(current))
+    changes = describe_changes(previous, current)
     summary = ", ".join(f"{len(names)} {kind}" for kind, names in changes.items() if names)
     context.log.info(f"raw data changed: {summary}")
-    run = dg.RunRequest(
-        run_key=combined_digest(current),
-        tags={"llm_pipeline/raw_changes": summary[:200]},
-    )
-    return dg.SensorResult(run_requests=[run], cursor=json.dumps(current), asset_events=observations)
+    # Every folder is observed: an unchanged folder keeps its data version and triggers nothing,
+    # and no raw source is left without one (a stage waits for all of its inputs).
+    observations = [
+        dg.AssetObservation(
+            raw_asset_key(fmt),
+            tags={DATA_VERSION_TAG: combined_digest(per_format[fmt])},
+            metadata={
+                "files": len(per_format[fmt]),
+                "changes": dg.MetadataValue.json(
+                    {kind: [name for name in names if name.startswith(f"{fmt}/")] for kind, names in changes.items()}
+                ),
+            },
+        )
+        for fmt in RAW_FORMATS
+    ]
+    return dg.SensorResult(cursor=json.dumps(current), asset_events=observations)
 
 
 sensors = [raw_data_sensor]

@@ -1,23 +1,31 @@
-"""HTML page -> its main text. BeautifulSoup over lxml; no file I/O.
+"""HTML page -> its main text; no file I/O.
 
-Three steps: decode the bytes (`decode_html`), prune what is not the page's own text
-(`_prune`), render the rest as paragraphs (`_render`). Pruning follows what pages say about
-themselves (semantic tags, ARIA roles, class/id words) rather than scoring text density:
-it is predictable, and a user who knows their site can name the content with `selector=`.
+Decoding is always ours (`decode_html`): a BOM, valid UTF-8, the declared charset only when
+the bytes agree with it, then detection. Extraction has three modes:
+
+- "main" (default): trafilatura's main-content extraction. On the readability test pages it
+  scored a higher macro word F1 than our own rules and ran faster (`benchmarks/ingest.py`).
+  When it finds no content (very short or unusual pages), the "bs4" extraction answers.
+- "bs4": BeautifulSoup over lxml: prune what is not the page's own text (`_prune`), render
+  the rest as paragraphs (`_render`). Pruning follows what pages say about themselves
+  (semantic tags, ARIA roles, class/id words) rather than scoring text density: predictable.
+- "full": all text of the body.
+A `selector=` (CSS) names the content element instead, for sites the user knows.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
 from llm_pipeline.parse.errors import ParseError
 
-Mode = Literal["main", "full"]
+Mode = Literal["main", "bs4", "full"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 # Elements whose text is never shown as page text.
 _NON_TEXT_TAGS = ("head", "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas")
@@ -154,31 +162,51 @@ def _reject_binary(sample: bytes | str) -> None:
 
 
 def extract_text(page: bytes | str, mode: Mode = "main", *, selector: str | None = None) -> str:
-    """The text of a page, paragraphs separated by a blank line.
+    """The text of a page.
 
-    mode="main" (default): the article or main content, without navigation, headers,
-    footers, sidebars, cookie banners, share and comment blocks. mode="full": all text of
-    the body. `selector`: the text of the elements matching this CSS selector (overrides
-    `mode`), for sites where the user knows which element holds the content.
+    mode="main" (default): the article or main content as trafilatura extracts it (one
+    paragraph per line), or the "bs4" extraction when trafilatura finds none. mode="bs4": the
+    article or main content without navigation, headers, footers, sidebars, cookie banners,
+    share and comment blocks, by our own rules (paragraphs separated by a blank line).
+    mode="full": all text of the body. `selector`: the text of the elements matching this CSS
+    selector (overrides `mode`), for sites where the user knows which element holds the content.
     Raises `ParseError` (a ValueError) for input that is not HTML text; "" for empty input.
     """
-    if mode not in ("main", "full"):
-        raise ValueError(f"unknown mode {mode!r}: expected 'main' or 'full'")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
     compiled = _compile_selector(selector) if selector is not None else None
     text = decode_html(page) if isinstance(page, bytes) else page.lstrip("\ufeff")
     _reject_binary(text[:_PRESCAN_BYTES])
     if not text.strip():
         return ""
+    if mode == "main" and compiled is None:
+        found = _trafilatura_text(text)
+        if found:
+            return found
     soup = BeautifulSoup(text, "lxml")
     for element in soup.find_all(_NON_TEXT_TAGS):
         element.decompose()
     if compiled is not None:
         return "\n\n".join(_render(element) for element in _outermost(compiled.select(soup)))
     root = soup.body or soup
-    if mode == "main":
+    if mode != "full":
         root = _main_content(root)
         _prune(root)
     return _render(root)
+
+
+def _trafilatura_text(text: str) -> str:
+    """trafilatura's main text of a decoded page ("" when it finds none).
+
+    Readers' comments are left out, as in "bs4" mode: they are not the page's own text.
+    `fast=True` skips only the comparison with trafilatura's readability and jusText ports
+    (its own extractor, baseline rescue and recall retry still run): on the benchmark pages
+    the F1 was the same and extraction about 1.4x faster, which keeps it as fast as the
+    seed's plain get_text().
+    """
+    import trafilatura
+
+    return (trafilatura.extract(text, fast=True, include_comments=False, include_tables=True) or "").strip()
 
 
 def _compile_selector(selector: str):

@@ -14,8 +14,23 @@ from pathlib import Path
 from typing import Any
 
 METHODS = ("full", "lora", "qlora")
-SCHEDULERS = ("cosine", "constant_with_warmup", "linear")
+SCHEDULERS = ("cosine", "constant_with_warmup", "linear", "constant", "cosine_with_restarts", "polynomial")
 QUANT_TYPES = ("nf4", "fp4")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
+# Optimizers known to run here; the paged / 8-bit ones are bitsandbytes' (on CPU bitsandbytes
+# falls back to a non-paged optimizer with a warning).
+OPTIMIZERS = (
+    "adamw_torch",
+    "adamw_torch_fused",
+    "paged_adamw_32bit",
+    "paged_adamw_8bit",
+    "adamw_8bit",
+    "adafactor",
+    "sgd",
+)
+ALL_LINEAR = "all-linear"
+"""`lora_target_modules: [all-linear]` puts adapters on every linear layer but the output head."""
 
 
 def _help(default: Any, text: str) -> Any:
@@ -30,7 +45,7 @@ class TrainingConfig:
     base_model: str = _help("", "Hugging Face model id or local directory of the base causal LM (and its tokenizer).")
     tokenized_path: str = _help(
         "", "A `datasets.DatasetDict` saved with `save_to_disk`, with `train` and `validation` splits "
-        "holding `input_ids`, `attention_mask` and `labels`."
+        "holding `input_ids`, `attention_mask` and `labels` (and `position_ids` when packed)."
     )
     output_dir: str = _help(
         "", "Where checkpoints go; the final model (or LoRA adapter) and tokenizer are saved to `output_dir/final`."
@@ -43,13 +58,17 @@ class TrainingConfig:
     )
 
     # --- optimisation ----------------------------------------------------------------------
+    optim: str = _help(
+        "adamw_torch", "Optimizer: " + " | ".join(OPTIMIZERS) + ". The paged and 8-bit AdamW variants (bitsandbytes) "
+        "keep optimizer states out of the way of activation spikes / in a quarter of the memory."
+    )
     learning_rate: float = _help(2e-4, "Peak learning rate (after warmup). 2e-4 suits LoRA; full fine-tunes want ~1e-5.")
-    lr_scheduler_type: str = _help("cosine", "Learning-rate schedule after warmup: cosine | constant_with_warmup | linear.")
+    lr_scheduler_type: str = _help("cosine", "Learning-rate schedule after warmup: " + " | ".join(SCHEDULERS) + ".")
     warmup_steps: float = _help(
         5, "Optimizer steps of linear warmup from 0 to `learning_rate`; a value in (0, 1) is a fraction of all steps."
     )
-    per_device_train_batch_size: int = _help(8, "Training records per device per forward pass.")
-    per_device_eval_batch_size: int = _help(8, "Validation records per device per forward pass.")
+    per_device_train_batch_size: int = _help(8, "Training rows per device per forward pass.")
+    per_device_eval_batch_size: int = _help(8, "Validation rows per device per forward pass.")
     gradient_accumulation_steps: int = _help(
         1, "Forward passes per optimizer step; effective batch = per-device batch x devices x this."
     )
@@ -57,42 +76,83 @@ class TrainingConfig:
     max_steps: int = _help(-1, "Total optimizer steps; a value > 0 overrides `num_train_epochs`.")
     weight_decay: float = _help(0.0, "AdamW weight decay.")
     max_grad_norm: float = _help(1.0, "Gradient clipping norm (0 disables clipping).")
-    seed: int = _help(42, "Seed for weight/adapter initialisation, data order and dropout.")
+    seed: int = _help(42, "Seed for weight/adapter initialisation and dropout (and data order unless `data_seed` is set).")
+    data_seed: int = _help(-1, "Seed of the data order alone; -1: use `seed`.")
+    precision: str = _help(
+        "auto", "Mixed precision: auto | bf16 | fp16 | fp32. `auto` takes bf16 on a GPU that supports it, fp16 on "
+        "an older GPU, fp32 on CPU."
+    )
+    gradient_checkpointing: bool = _help(
+        False, "Recompute activations in the backward pass: less activation memory, more compute per step."
+    )
 
     # --- evaluation, logging, checkpoints ---------------------------------------------------
     eval_steps: int = _help(10, "Evaluate the validation loss every this many optimizer steps.")
     logging_steps: int = _help(5, "Log (and report) the training loss every this many optimizer steps.")
     save_steps: int = _help(50, "Write a checkpoint every this many optimizer steps.")
-    save_total_limit: int = _help(2, "Keep at most this many checkpoints in `output_dir` (older ones are deleted).")
+    save_total_limit: int = _help(
+        2, "Keep at most this many checkpoints in `output_dir` (older ones are deleted); 2 or more keeps a complete one "
+        "while the next is written."
+    )
     resume_from_checkpoint: bool = _help(
-        False, "Resume from the newest `checkpoint-*` in `output_dir` when there is one (e.g. after a crash)."
+        True, "Continue from the newest complete checkpoint of the same run (same config and data) when there is "
+        "one, e.g. after a crash; false always starts over."
     )
-    gradient_checkpointing: bool = _help(
-        False, "Recompute activations in the backward pass: less activation memory, more compute per step."
+    early_stopping_patience: int = _help(
+        0, "Stop when the validation loss has not improved for this many evaluations (the best checkpoint is then "
+        "kept, as with `load_best_model_at_end`); 0 = never stop early."
     )
+    load_best_model_at_end: bool = _help(
+        False, "Keep the checkpoint with the lowest validation loss and save it as the final model "
+        "(`save_steps` must be a multiple of `eval_steps`)."
+    )
+    tensorboard: bool = _help(False, "Also write TensorBoard logs to `output_dir/tensorboard`.")
 
     # --- LoRA / QLoRA ----------------------------------------------------------------------
     lora_r: int = _help(8, "Rank of the LoRA update matrices.")
     lora_alpha: int = _help(16, "LoRA scaling numerator: the update is scaled by lora_alpha / lora_r.")
     lora_dropout: float = _help(0.05, "Dropout on the LoRA branch input.")
     lora_target_modules: list[str] = _help(
-        ["q_proj", "v_proj"], "Names of the linear layers that get adapters (Llama: q_proj, k_proj, v_proj, o_proj, ...)."
+        ["q_proj", "v_proj"], "Names of the linear layers that get adapters (Llama: q_proj, k_proj, v_proj, o_proj, "
+        "gate_proj, up_proj, down_proj), or `[all-linear]` for every linear layer but the output head."
     )
+    lora_modules_to_save: list[str] = _help(
+        [], "Modules trained in full and saved beside the adapter, e.g. `[lm_head, embed_tokens]` after adding tokens."
+    )
+    lora_layers_to_transform: list[int] = _help([], "Layer numbers that get adapters; empty: every layer.")
     qlora_quant_type: str = _help("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
     qlora_double_quant: bool = _help(True, "Also quantize the quantization constants (saves ~0.4 bit per weight).")
+    qlora_compute_dtype: str = _help(
+        "auto", "Dtype the 4-bit weights are dequantized to for each matmul: auto | bfloat16 | float16 | float32; "
+        "`auto` follows `precision`."
+    )
+
+    # --- scale and memory --------------------------------------------------------------------
+    num_processes: int = _help(
+        1, "Training processes launched by `accelerate launch` (DDP): one per GPU; on CPU, processes over gloo."
+    )
+    memory_preflight: bool = _help(
+        True, "Before loading the model, estimate the memory the plan needs and refuse to start when it cannot fit."
+    )
+    max_memory_mb: int = _help(
+        0, "Memory the preflight may plan for, per process; 0: what the device has free (CUDA) or available RAM (CPU)."
+    )
 
     # --- validation and JSON -----------------------------------------------------------------
     def validate(self) -> TrainingConfig:
         """Raise ValueError naming every bad field; return self so calls can be chained."""
         problems: list[str] = []
-        if self.method not in METHODS:
-            problems.append(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
-        if self.lr_scheduler_type not in SCHEDULERS:
-            problems.append(
-                f"lr_scheduler_type must be one of {', '.join(SCHEDULERS)}; got {self.lr_scheduler_type!r}"
-            )
-        if self.qlora_quant_type not in QUANT_TYPES:
-            problems.append(f"qlora_quant_type must be one of {', '.join(QUANT_TYPES)}; got {self.qlora_quant_type!r}")
+        choices = {
+            "method": METHODS,
+            "optim": OPTIMIZERS,
+            "lr_scheduler_type": SCHEDULERS,
+            "precision": PRECISIONS,
+            "qlora_quant_type": QUANT_TYPES,
+            "qlora_compute_dtype": COMPUTE_DTYPES,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("base_model", "tokenized_path", "output_dir"):
             if not getattr(self, name):
                 problems.append(f"{name} must be set")
@@ -114,16 +174,31 @@ class TrainingConfig:
             "save_total_limit",
             "lora_r",
             "lora_alpha",
+            "num_processes",
         ):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 problems.append(f"{name} must be a positive integer; got {value!r}")
+        for name in ("early_stopping_patience", "max_memory_mb"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0; got {getattr(self, name)!r}")
         if not (self.max_steps == -1 or self.max_steps > 0):
             problems.append(f"max_steps must be -1 (use num_train_epochs) or a positive integer; got {self.max_steps!r}")
+        if not (self.data_seed == -1 or self.data_seed >= 0):
+            problems.append(f"data_seed must be -1 (use seed) or >= 0; got {self.data_seed!r}")
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}")
         if not self.lora_target_modules or not all(isinstance(m, str) and m for m in self.lora_target_modules):
             problems.append(f"lora_target_modules must be a non-empty list of module names; got {self.lora_target_modules!r}")
+        elif ALL_LINEAR in self.lora_target_modules and len(self.lora_target_modules) > 1:
+            problems.append(f"lora_target_modules: `{ALL_LINEAR}` stands alone; got {self.lora_target_modules!r}")
+        if any(not (isinstance(layer, int) and layer >= 0) for layer in self.lora_layers_to_transform):
+            problems.append(f"lora_layers_to_transform must hold layer numbers >= 0; got {self.lora_layers_to_transform!r}")
+        if (self.load_best_model_at_end or self.early_stopping_patience) and self.save_steps % self.eval_steps:
+            problems.append(
+                f"load_best_model_at_end and early stopping compare checkpoints at evaluations: save_steps "
+                f"({self.save_steps}) must be a multiple of eval_steps ({self.eval_steps})"
+            )
         if problems:
             raise ValueError("invalid TrainingConfig: " + "; ".join(problems))
         return self
@@ -153,3 +228,21 @@ class TrainingConfig:
     def field_help(cls) -> dict[str, str]:
         """Field name -> help text, for UIs and config schemas."""
         return {f.name: f.metadata["help"] for f in fields(cls)}
+
+
+# Fields that change how a run is watched or stored, not what it computes: a checkpoint written
+# under other values of these is still a checkpoint of the same run and can be resumed.
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "output_dir",
+        "eval_steps",
+        "logging_steps",
+        "save_steps",
+        "save_total_limit",
+        "resume_from_checkpoint",
+        "tensorboard",
+        "memory_preflight",
+        "max_memory_mb",
+        "per_device_eval_batch_size",
+    }
+)

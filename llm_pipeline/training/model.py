@@ -13,18 +13,37 @@ from __future__ import annotations
 
 import os
 
-from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline.training.config import ALL_LINEAR, TrainingConfig
 
 
 class QuantizationUnavailableError(RuntimeError):
     """QLoRA was asked for on a machine where bitsandbytes cannot quantize the model."""
 
 
-def bf16_available() -> bool:
-    """Whether to train in bfloat16 mixed precision: only on a CUDA device that supports it."""
+def resolve_precision(precision: str) -> str:
+    """`auto` -> bf16 on a GPU that supports it, fp16 on an older GPU, fp32 on CPU; others as given.
+
+    fp16 mixed precision needs CUDA (its gradient scaler does not run on CPU); bf16 also runs on
+    CPU, through CPU autocast.
+    """
     import torch
 
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    cuda = torch.cuda.is_available()
+    if precision == "auto":
+        if cuda:
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if precision == "fp16" and not cuda:
+        raise ValueError("precision: fp16 needs a CUDA GPU; use bf16, fp32 or auto on this machine")
+    return precision
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    return {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}.get(
+        name, torch.float32
+    )
 
 
 def build_model(config: TrainingConfig):
@@ -51,9 +70,10 @@ def _load_base(config: TrainingConfig, *, quantized: bool):
     from transformers import AutoModelForCausalLM
 
     if not quantized:
-        # Full fine-tuning keeps fp32 master weights (the Trainer autocasts to bf16 on GPU); a frozen
-        # LoRA base can live in bf16 on a GPU that supports it, which halves its memory.
-        dtype = torch.bfloat16 if (config.method == "lora" and bf16_available()) else torch.float32
+        # Full fine-tuning keeps fp32 master weights (the Trainer autocasts to 16 bit); a frozen
+        # LoRA base lives in the 16-bit training dtype when there is one, which halves its memory.
+        precision = resolve_precision(config.precision)
+        dtype = _torch_dtype(precision) if config.method == "lora" else torch.float32
         model = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=dtype)
     else:
         model = _load_quantized(config)
@@ -81,7 +101,9 @@ def _load_quantized(config: TrainingConfig):
         load_in_4bit=True,
         bnb_4bit_quant_type=config.qlora_quant_type,
         bnb_4bit_use_double_quant=config.qlora_double_quant,
-        bnb_4bit_compute_dtype=torch.bfloat16 if bf16_available() else torch.float32,
+        bnb_4bit_compute_dtype=_torch_dtype(
+            resolve_precision(config.precision) if config.qlora_compute_dtype == "auto" else config.qlora_compute_dtype
+        ),
     )
     try:
         model = AutoModelForCausalLM.from_pretrained(
@@ -131,17 +153,21 @@ def _add_lora(model, config: TrainingConfig):
     elif config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
-    missing = [name for name in config.lora_target_modules if not _has_module(model, name)]
+    all_linear = config.lora_target_modules == [ALL_LINEAR]
+    missing = [] if all_linear else [name for name in config.lora_target_modules if not _has_module(model, name)]
+    missing += [name for name in config.lora_modules_to_save if not _has_module(model, name)]
     if missing:
         raise ValueError(
-            f"lora_target_modules {missing} match no layer of {config.base_model!r}; "
+            f"lora_target_modules / lora_modules_to_save {missing} match no layer of {config.base_model!r}; "
             f"its linear layers include: {', '.join(sorted(_linear_layer_names(model))[:20])}"
         )
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
-        target_modules=list(config.lora_target_modules),
+        target_modules=ALL_LINEAR if all_linear else list(config.lora_target_modules),
+        modules_to_save=list(config.lora_modules_to_save) or None,
+        layers_to_transform=list(config.lora_layers_to_transform) or None,
         bias="none",
         task_type="CAUSAL_LM",
     )

@@ -1,8 +1,11 @@
 """The launched trainer: `python -m llm_pipeline.training.train --config CONFIG.json`.
 
 Also runs under `accelerate launch ... -m llm_pipeline.training.train --config CONFIG.json` or
-`torchrun`. It loads the tokenized splits and the base model, trains with the transformers
-`Trainer`, saves the final model (for LoRA/QLoRA: the adapter) and tokenizer to
+`torchrun`. In order: it decides whether to resume (the newest complete checkpoint of the same
+run, `checkpoints.py`), checks that the plan fits in memory (`memory.py`) before loading
+anything, builds the model (`model.py`), proves on it that packed records stay apart
+(`collate.py`), trains with the transformers `Trainer`, marks each checkpoint complete once
+written, saves the final model (for LoRA/QLoRA: the adapter), tokenizer and report to
 `output_dir/final`, and reports progress and a final materialization through a `Reporter`:
 Dagster Pipes when Dagster launched the process, JSON lines on stdout otherwise. Only the main
 process (rank 0) reports. This module does not import dagster; `dagster_pipes` is imported only
@@ -24,13 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, prepare_output_dir, run_fingerprint
+from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
 from llm_pipeline.training.tiny_model import replace_dir
 
 MODEL_COLUMNS = ("input_ids", "attention_mask", "labels")
-IGNORE_INDEX = -100
+PACKED_MODEL_COLUMNS = ("input_ids", "position_ids", "labels")
 FINAL_DIR_NAME = "final"
+SUMMARY_FILE = "training_summary.json"
+"""Saved with the final model: the final report, for the model card of the merged model."""
+TENSORBOARD_DIR_NAME = "tensorboard"
 
 # The keys of the final report, in the order a person reads them.
 METADATA_KEYS = (
@@ -40,10 +48,17 @@ METADATA_KEYS = (
     "final_eval_loss",
     "model_path",
     "peak_memory_mb",
+    "memory_estimate_mb",
+    "memory_estimate",
     "train_runtime_s",
     "trainable_params",
     "total_params",
     "global_steps",
+    "resumed_from_step",
+    "best_checkpoint",
+    "precision",
+    "packed",
+    "processes",
     "device",
 )
 
@@ -126,7 +141,7 @@ class PipesReporter:
 
     # Pipes infers a type from a raw value; these keys get an explicit one so the UI shows a
     # JSON table and a path.
-    _TYPED_KEYS = {"learning_curve": "json", "model_path": "path"}
+    _TYPED_KEYS = {"learning_curve": "json", "memory_estimate": "json", "model_path": "path"}
 
     def __init__(self, pipes=None) -> None:
         if pipes is None:
@@ -195,47 +210,35 @@ class TrainingResult:
     """The trained model object, for in-process callers that inspect weights."""
 
 
-class PadCollator:
-    """Pads a batch to its longest record: `input_ids` with the pad id, the mask with 0, labels with -100."""
-
-    def __init__(self, pad_token_id: int) -> None:
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        import torch
-
-        longest = max(len(feature["input_ids"]) for feature in features)
-        padding = {"input_ids": self.pad_token_id, "attention_mask": 0, "labels": IGNORE_INDEX}
-        batch = {}
-        for name, pad in padding.items():
-            rows = [list(feature[name]) + [pad] * (longest - len(feature[name])) for feature in features]
-            batch[name] = torch.tensor(rows, dtype=torch.long)
-        return batch
-
-
 def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     """Train according to `config`, report through `reporter`, return the curve and final metadata."""
     import datasets
     import torch
-    from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import (
+        AutoTokenizer,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
     from transformers.trainer_callback import PrinterCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
-    from llm_pipeline.training.model import bf16_available, build_model
+    from llm_pipeline.training.model import build_model, resolve_precision
 
     config.validate()
     set_seed(config.seed)
     train_split, eval_split = _load_splits(datasets.load_from_disk(config.tokenized_path), config.tokenized_path)
-
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
-    if tokenizer.pad_token_id is None:
-        # Padded positions are masked out of attention and loss, so any id works; EOS is always there.
-        tokenizer.pad_token = tokenizer.eos_token
-    model = build_model(config)
-
+    packed = "position_ids" in train_split.column_names
+    precision = resolve_precision(config.precision)
     cuda = torch.cuda.is_available()
+    output_dir = Path(config.output_dir)
+    if config.tensorboard:
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(output_dir / TENSORBOARD_DIR_NAME)
+
     args = TrainingArguments(
         output_dir=config.output_dir,
+        optim=config.optim,
         per_device_train_batch_size=config.per_device_train_batch_size,
         per_device_eval_batch_size=config.per_device_eval_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -253,65 +256,156 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
+        load_best_model_at_end=config.load_best_model_at_end or config.early_stopping_patience > 0,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
         seed=config.seed,
-        bf16=bf16_available(),
+        data_seed=None if config.data_seed < 0 else config.data_seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         use_cpu=not cuda,
         dataloader_pin_memory=cuda,
+        ddp_find_unused_parameters=False,  # every trainable weight is used in every step
         remove_unused_columns=False,  # the splits hold exactly the model's columns (see _load_splits)
         disable_tqdm=True,
-        report_to="none",
-    )
+        report_to=["tensorboard"] if config.tensorboard else "none",
+    )  # creating the arguments also joins the process group of a distributed launch
+
+    # One process decides (and clears stale checkpoints) first; the others then read the same answer.
+    with args.main_process_first(desc="checkpoint folder"):
+        resume = prepare_output_dir(output_dir, run_fingerprint(config), config.resume_from_checkpoint)
+
+    sequence_length = max(_longest_row(train_split), _longest_row(eval_split))
+    estimate = None
+    if config.memory_preflight:
+        estimate = preflight(config, precision, sequence_length, args.device.type, args.world_size)
+
+    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    if tokenizer.pad_token_id is None:
+        # Padded positions are masked out of attention and loss, so any id works; EOS is always there.
+        tokenizer.pad_token = tokenizer.eos_token
+    model = build_model(config)
+    if packed:
+        check_packed_isolation(model, vocab_size=min(len(tokenizer), model.config.vocab_size))
+    collator = (PackedCollator if packed else PadCollator)(tokenizer.pad_token_id)
 
     class ReportingCallback(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and logs:
                 reporter.progress(state.global_step, {key: _plain(value) for key, value in logs.items()})
 
+    class CompletionMarkerCallback(TrainerCallback):
+        """Marks a checkpoint complete once every process has written its part of it."""
+
+        def on_save(self, args, state, control, **kwargs):
+            trainer.accelerator.wait_for_everyone()
+            if state.is_world_process_zero:
+                mark_complete(output_dir / f"checkpoint-{state.global_step}", state.global_step)
+            trainer.accelerator.wait_for_everyone()
+
+    callbacks = [ReportingCallback(), CompletionMarkerCallback()]
+    if config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
-        data_collator=PadCollator(tokenizer.pad_token_id),
+        data_collator=collator,
         train_dataset=train_split,
         eval_dataset=eval_split,
         processing_class=tokenizer,
-        callbacks=[ReportingCallback()],
+        callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # the reporter prints; no second, unstructured copy
 
-    resume = None
-    if config.resume_from_checkpoint and Path(config.output_dir).is_dir():
-        resume = get_last_checkpoint(config.output_dir)
+    resumed_from_step = checkpoint_step(resume) if resume is not None else 0  # before rotation deletes it
+    if resume is not None and trainer.is_world_process_zero():
+        reporter.progress(resumed_from_step, {"resumed_from": str(resume)})
     started = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=resume)
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     runtime = time.perf_counter() - started
 
-    # The curve must end with the validation loss of the model that is saved.
+    # The curve must end with the validation loss of the model that is saved; with the best
+    # checkpoint kept, that loss is already on the curve, at the best step.
     last_eval_step = max((e["step"] for e in trainer.state.log_history if "eval_loss" in e), default=None)
-    if last_eval_step != trainer.state.global_step:
+    if last_eval_step != trainer.state.global_step and not args.load_best_model_at_end:
         trainer.evaluate()
     curve = curve_from_log_history(trainer.state.log_history)
 
-    model_path = _save_final(trainer, tokenizer, Path(config.output_dir))
     trainable, total = _count_parameters(trainer.model)
     train_losses = [p.train_loss for p in curve if p.train_loss is not None]
     eval_losses = [p.eval_loss for p in curve if p.eval_loss is not None]
+    peak = peak_memory_mb(trainer.args.device)
     metadata = {
         "method": config.method,
         "learning_curve": [point.to_dict() for point in curve],
         # The last logged loss, not the Trainer's whole-run average; the average only when nothing was logged.
         "final_train_loss": float(train_losses[-1]) if train_losses else float(output.training_loss),
-        "final_eval_loss": float(eval_losses[-1]) if eval_losses else math.nan,
-        "model_path": str(model_path),
-        "peak_memory_mb": peak_memory_mb(trainer.args.device),
+        "final_eval_loss": _final_eval_loss(trainer.state, eval_losses, args.load_best_model_at_end),
+        "model_path": str((output_dir / FINAL_DIR_NAME).resolve()),
+        "peak_memory_mb": peak,
+        "memory_estimate_mb": estimate.to_mb()["total"] if estimate else math.nan,
+        "memory_estimate": estimate.to_mb() if estimate else {},
         "train_runtime_s": round(runtime, 3),
         "trainable_params": int(trainable),
         "total_params": int(total),
         "global_steps": int(trainer.state.global_step),
+        "resumed_from_step": resumed_from_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint or "",
+        "precision": precision,
+        "packed": packed,
+        "processes": int(args.world_size),
         "device": _describe_device(trainer.args.device),
     }
+    model_path = _save_final(trainer, tokenizer, output_dir, metadata)
     if trainer.is_world_process_zero():
         reporter.final(metadata)
     return TrainingResult(metadata, curve, model_path, list(trainer.state.log_history), trainer.model)
+
+
+def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
+    """The validation loss of the saved model: the best one's when the best checkpoint was kept."""
+    if kept_best and state.best_metric is not None:
+        return float(state.best_metric)
+    return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def preflight(config: TrainingConfig, precision: str, sequence_length: int, device_type: str, processes: int):
+    """Estimate the plan's memory and refuse it (MemoryPlanError) when the device cannot hold it."""
+    from llm_pipeline.training.memory import TrainingPlan, available_memory_bytes, check_fits, model_shape
+
+    shape = model_shape(
+        config.base_model,
+        method=config.method,
+        lora_r=config.lora_r,
+        target_modules=config.lora_target_modules,
+        layers_to_transform=config.lora_layers_to_transform,
+        modules_to_save=config.lora_modules_to_save,
+    )
+    plan = TrainingPlan(
+        method=config.method,
+        precision=precision,
+        optim=config.optim,
+        batch_size=max(config.per_device_train_batch_size, config.per_device_eval_batch_size),
+        sequence_length=sequence_length,
+        gradient_checkpointing=config.gradient_checkpointing,
+        double_quant=config.qlora_double_quant,
+        fused_attention=device_type == "cuda",
+        cpu=device_type != "cuda",
+    )
+    if config.max_memory_mb:
+        available = config.max_memory_mb * 2**20
+    elif device_type == "cuda":
+        available = available_memory_bytes("cuda")
+    else:  # processes on one machine share its RAM
+        available = available_memory_bytes("cpu") / processes
+    return check_fits(shape, plan, available, config.gradient_accumulation_steps)
+
+
+def _longest_row(split) -> int:
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(split.with_format("arrow")[:]["input_ids"])
+    return int(pc.max(lengths).as_py() or 0)
 
 
 def _load_splits(splits, path: str):
@@ -321,18 +415,22 @@ def _load_splits(splits, path: str):
     selected = []
     for name in ("train", "validation"):
         split = splits[name]
-        absent = [column for column in MODEL_COLUMNS if column not in split.column_names]
+        # Packed rows go to the model with their position ids and without an attention mask.
+        columns = PACKED_MODEL_COLUMNS if "position_ids" in split.column_names else MODEL_COLUMNS
+        absent = [column for column in columns if column not in split.column_names]
         if absent:
             raise ValueError(f"split {name!r} of {path} lacks column(s) {', '.join(absent)}")
         if len(split) == 0:
             raise ValueError(f"split {name!r} of {path} is empty")
         # id/source stay on disk for traceability; the model gets only what it takes.
-        selected.append(split.select_columns(list(MODEL_COLUMNS)))
+        selected.append(split.select_columns(list(columns)))
+    if ("position_ids" in selected[0].column_names) != ("position_ids" in selected[1].column_names):
+        raise ValueError(f"{path}: one split is packed and the other is not; tokenize both the same way")
     return selected[0], selected[1]
 
 
-def _save_final(trainer, tokenizer, output_dir: Path) -> Path:
-    """Save the model (LoRA: the adapter only) and tokenizer to `output_dir/final`, atomically."""
+def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any]) -> Path:
+    """Save the model (LoRA: the adapter only), tokenizer and final report to `output_dir/final`, atomically."""
     final = output_dir / FINAL_DIR_NAME
     staging = output_dir / f".{FINAL_DIR_NAME}.staging"
     if trainer.is_world_process_zero() and staging.exists():
@@ -341,6 +439,7 @@ def _save_final(trainer, tokenizer, output_dir: Path) -> Path:
     trainer.save_model(str(staging))  # every rank calls it (sharded states gather); rank 0 writes
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(staging))
+        (staging / SUMMARY_FILE).write_text(json.dumps(dict(metadata), indent=2, default=str) + "\n", encoding="utf-8")
         replace_dir(staging, final)
     trainer.accelerator.wait_for_everyone()
     return final.resolve()

@@ -1,4 +1,5 @@
-"""plaintext: every raw file parsed into records (text, or input/output)."""
+"""plaintext: every raw file, and every configured database query, parsed into records (text,
+or input/output)."""
 
 
 from typing import Optional
@@ -11,7 +12,16 @@ from llm_pipeline.defs.assets.raw import raw_asset_key
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import Record, Rejection
-from llm_pipeline.ingest import STAGE, IngestReport, IngestSettings, read_raw_file
+from llm_pipeline.ingest import (
+    DEFAULT_DATABASE_CHUNK_SIZE,
+    STAGE,
+    DatabaseSource,
+    HtmlMode,
+    IngestReport,
+    IngestSettings,
+    read_database,
+    read_raw_file,
+)
 from llm_pipeline.paths import RAW_FORMATS
 from llm_pipeline.raw_files import list_raw_files
 from llm_pipeline.stage_store import save_records, save_rejections
@@ -30,14 +40,44 @@ class ColumnsConfig(dg.Config):
         return ColumnMapping(text=tuple(self.text), input=tuple(self.input), output=self.output)
 
 
+class DatabaseSourceConfig(dg.Config):
+    """A live database read by a query: every row it returns becomes a record, or a rejection."""
+
+    name: str = Field(description="Names the source: records' `source` reads `db:<name> row N`.")
+    query: str = Field(description="The SELECT whose rows are read (streamed in chunks, in a read-only transaction).")
+    url: Optional[str] = Field(
+        default=None,
+        description="SQLAlchemy URL (`sqlite:////abs/path.db`, `postgresql+psycopg://user@host/db`) or a plain path to a SQLite file. "
+        "It is stored with the run: for a URL with a password use `url_env`.",
+    )
+    url_env: Optional[str] = Field(default=None, description="Name of the environment variable that holds the URL (keeps passwords out of the run config).")
+    columns: Optional[ColumnsConfig] = Field(default=None, description="Column mapping of the query's rows. Unset: inferred from the first rows and reported in metadata.")
+    chunk_size: int = Field(default=DEFAULT_DATABASE_CHUNK_SIZE, description="Rows fetched per round trip (a server-side cursor where the driver has one).")
+
+    def to_source(self) -> DatabaseSource:
+        return DatabaseSource(
+            name=self.name,
+            query=self.query,
+            url=self.url,
+            url_env=self.url_env,
+            mapping=self.columns.to_mapping() if self.columns else None,
+            chunk_size=self.chunk_size,
+        )
+
+
 class PlaintextConfig(dg.Config):
-    html_mode: str = Field(default="main", description="HTML extraction: `main` (article text, boilerplate removed) or `full` (all visible text).")
+    html_mode: HtmlMode = Field(
+        default="main",
+        description="HTML extraction: `main` (trafilatura's main text; our `bs4` rules when it finds none), "
+        "`bs4` (our BeautifulSoup rules: semantic tags, roles, class words) or `full` (all visible text).",
+    )
     html_selector: Optional[str] = Field(default=None, description="CSS selector of the content element (e.g. `div.post-body`); overrides html_mode.")
     csv_columns: Optional[ColumnsConfig] = Field(default=None, description="Column mapping for every CSV/TSV file. Unset: inferred per file and reported in metadata.")
     csv_delimiter: Optional[str] = Field(default=None, description="CSV delimiter. Unset: sniffed per file (`.tsv` means tab).")
     csv_encoding: Optional[str] = Field(default=None, description="CSV encoding. Unset: detected per file (BOM, UTF-8, then detection).")
     sql_tables: dict[str, ColumnsConfig] = Field(default={}, description="{table: columns} to read from SQL dumps; only these tables are read. Empty: every table with a text column.")
     jsonl_fields: Optional[ColumnsConfig] = Field(default=None, description="Key mapping for JSONL objects. Unset: `text`, `input`/`output`, `instruction`/`input`/`output`, `prompt`/`response`, ... per line.")
+    databases: list[DatabaseSourceConfig] = Field(default=[], description="Live databases to read: each a `name`, a `query`, and `url` or `url_env`.")
 
     def to_settings(self) -> IngestSettings:
         return IngestSettings(
@@ -48,6 +88,7 @@ class PlaintextConfig(dg.Config):
             csv_encoding=self.csv_encoding,
             sql_tables={table: columns.to_mapping() for table, columns in self.sql_tables.items()},
             jsonl_mapping=self.jsonl_fields.to_mapping() if self.jsonl_fields else None,
+            databases=tuple(database.to_source() for database in self.databases),
         )
 
 
@@ -55,7 +96,7 @@ class PlaintextConfig(dg.Config):
     group_name=DATASET_GROUP,
     kinds={"python", "arrow"},
     deps=[raw_asset_key(fmt) for fmt in RAW_FORMATS],
-    description="Raw HTML / CSV / SQL / JSONL parsed into records (`text`, or `input` + `output`), unreadable input quarantined.",
+    description="Raw HTML / CSV / SQL / JSONL and configured database queries parsed into records (`text`, or `input` + `output`), unreadable input quarantined.",
 )
 def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
     layout = data_dir.layout
@@ -63,18 +104,24 @@ def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_d
     report = IngestReport()
     rejections: list[Rejection] = []
 
-    def records():
+    def sources():
         for fmt in RAW_FORMATS:
             for path in list_raw_files(layout.raw(fmt)):
                 name = path.relative_to(layout.raw()).as_posix()
-                before = sum(report.records.values()) + sum(report.rejected.values())
-                for item in read_raw_file(path, name, fmt, settings, report):
-                    if isinstance(item, Record):
-                        yield item
-                    else:
-                        rejections.append(item)
-                after = sum(report.records.values()) + sum(report.rejected.values())
-                context.log.info(f"{name}: {after - before} rows read")
+                yield name, read_raw_file(path, name, fmt, settings, report)
+        for database in settings.databases:
+            yield f"db:{database.name}", read_database(database, report)
+
+    def records():
+        for name, items in sources():
+            before = sum(report.records.values()) + sum(report.rejected.values())
+            for item in items:
+                if isinstance(item, Record):
+                    yield item
+                else:
+                    rejections.append(item)
+            after = sum(report.records.values()) + sum(report.rejected.values())
+            context.log.info(f"{name}: {after - before} rows read")
 
     kept = save_records(records(), layout.stage(STAGE))
     save_rejections(rejections, layout.rejected(STAGE))

@@ -1,0 +1,70 @@
+"""merged_model: the fine-tuned model as one standalone folder, with a model card."""
+
+
+import json
+
+import dagster as dg
+
+from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE, TRAINING_GROUP, checkpoint
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline.training.curve import CurvePoint
+from llm_pipeline.training.diagnosis import diagnose
+from llm_pipeline.training.merge import export_model, model_card
+from llm_pipeline.training.train import FINAL_DIR_NAME, SUMMARY_FILE
+
+MERGED_DIR_NAME = "merged"
+# Upstream assets whose data versions the model card lists.
+CARD_ASSETS = ("splits", "base_model", "tokenized", "checkpoint")
+
+
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    kinds={"huggingface", "pytorch"},
+    deps=[checkpoint],
+    description="The fine-tuned model in one folder: a LoRA/QLoRA adapter merged into its base "
+    "(merge_and_unload), or the full fine-tune; with a model card listing data versions, config and metrics.",
+)
+def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    layout = data_dir.layout
+    run_dir = layout.models / CHECKPOINT_DIR_NAME
+    final = run_dir / FINAL_DIR_NAME
+    if not (final / SUMMARY_FILE).is_file():
+        raise dg.Failure(f"{final} holds no finished training run: materialize the checkpoint asset first")
+    training = TrainingConfig.from_json(run_dir / RUN_CONFIG_FILE)
+    summary = json.loads((final / SUMMARY_FILE).read_text())
+    curve = [CurvePoint(p["step"], p.get("train_loss"), p.get("eval_loss")) for p in summary["learning_curve"]]
+    diagnosis = diagnose(curve).verdict
+    versions = data_versions(context.instance)
+    card = model_card(
+        base_model=training.base_model,
+        method=training.method,
+        how="merged adapter" if training.method != "full" else "full fine-tune",
+        data_versions=versions,
+        training_config={k: v for k, v in training.to_dict().items() if k not in ("tokenized_path", "output_dir")},
+        summary=summary,
+        diagnosis=diagnosis,
+    )
+    target = layout.models / MERGED_DIR_NAME
+    context.log.info(f"exporting the {training.method} run from {final} to {target}")
+    how = export_model(final, training.base_model, target, card)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "method": dg.MetadataValue.text(training.method),
+            "export": dg.MetadataValue.text(how),
+            "data_versions": dg.MetadataValue.json(versions),
+            "final_eval_loss": dg.MetadataValue.float(float(summary["final_eval_loss"])),
+            "model_card": dg.MetadataValue.md(card),
+        }
+    )
+
+
+def data_versions(instance: dg.DagsterInstance) -> dict[str, str]:
+    """The latest data version of each asset the model came from ("unknown" if never recorded)."""
+    versions = {}
+    for name in CARD_ASSETS:
+        record = instance.get_latest_data_version_record(dg.AssetKey(name))
+        tags = record.asset_materialization.tags if record is not None and record.asset_materialization else {}
+        versions[name] = (tags or {}).get("dagster/data_version", "unknown")
+    return versions

@@ -1,0 +1,1 @@
+"""Sources of rows that are not raw files (a live database)."""

@@ -1,0 +1,100 @@
+"""Which checkpoint a run may resume from: only a complete one, and only of the same run.
+
+The Trainer writes `checkpoint-<step>/` folders in several files (weights, optimizer,
+scheduler, random states, trainer state). A process killed in the middle leaves a folder that
+looks like a checkpoint but is not. So a checkpoint counts only once `COMPLETE_MARKER` is in it,
+written after everything else (`mark_complete`). And a checkpoint counts only for the run that
+wrote it: `output_dir/RUN_FILE` holds a fingerprint of the config (less the bookkeeping fields)
+and of the data, and a run with another fingerprint starts over instead of resuming someone
+else's optimizer state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+from llm_pipeline.tokenize import DATA_VERSION_FILE
+from llm_pipeline.training.config import BOOKKEEPING_FIELDS, TrainingConfig
+
+COMPLETE_MARKER = "checkpoint_complete.json"
+RUN_FILE = "run_fingerprint.json"
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
+
+
+def run_fingerprint(config: TrainingConfig) -> str:
+    """A hash of what decides a run's trajectory: config (bookkeeping aside), data, base model."""
+    settings = {name: value for name, value in config.to_dict().items() if name not in BOOKKEEPING_FIELDS}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest.update(dataset_version(Path(config.tokenized_path)).encode())
+    base_config = Path(config.base_model) / "config.json"
+    if base_config.is_file():  # a local model may be rebuilt under the same path
+        digest.update(base_config.read_bytes())
+    return digest.hexdigest()
+
+
+def dataset_version(path: Path) -> str:
+    """The tokenized stage's recorded version, else a hash of the saved dataset's files."""
+    stamp = path / DATA_VERSION_FILE
+    if stamp.is_file():
+        return stamp.read_text(encoding="utf-8").strip()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_step(path: Path) -> int | None:
+    match = CHECKPOINT_PATTERN.match(path.name)
+    return int(match.group(1)) if match and path.is_dir() else None
+
+
+def mark_complete(checkpoint_dir: Path, step: int) -> None:
+    """Write the marker last, through a rename, so it exists only in a finished checkpoint."""
+    staging = checkpoint_dir / f".{COMPLETE_MARKER}.tmp"
+    staging.write_text(json.dumps({"step": step}) + "\n", encoding="utf-8")
+    staging.replace(checkpoint_dir / COMPLETE_MARKER)
+
+
+def complete_checkpoints(output_dir: Path) -> list[Path]:
+    """Complete checkpoints in `output_dir`, oldest first."""
+    if not output_dir.is_dir():
+        return []
+    found = [(step, path) for path in output_dir.iterdir() if (step := checkpoint_step(path)) is not None]
+    return [path for step, path in sorted(found) if (path / COMPLETE_MARKER).is_file()]
+
+
+def last_complete_checkpoint(output_dir: Path) -> Path | None:
+    complete = complete_checkpoints(output_dir)
+    return complete[-1] if complete else None
+
+
+def prepare_output_dir(output_dir: Path, fingerprint: str, resume: bool) -> Path | None:
+    """Get `output_dir` ready for a run; return the checkpoint to resume from, or None.
+
+    Resuming (same fingerprint, `resume` on): unfinished checkpoint folders are deleted (the
+    Trainer would otherwise count them when it rotates old checkpoints) and the newest complete
+    one is returned. Otherwise every checkpoint folder is deleted and the new fingerprint
+    recorded. Idempotent, so each process of a distributed run may call it in turn.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    run_file = output_dir / RUN_FILE
+    previous = json.loads(run_file.read_text(encoding="utf-8"))["fingerprint"] if run_file.is_file() else None
+    checkpoints = [path for path in output_dir.iterdir() if checkpoint_step(path) is not None]
+    if resume and previous == fingerprint:
+        for path in checkpoints:
+            if not (path / COMPLETE_MARKER).is_file():
+                shutil.rmtree(path, ignore_errors=True)
+        return last_complete_checkpoint(output_dir)
+    for path in checkpoints:
+        shutil.rmtree(path, ignore_errors=True)
+    staging = output_dir / f".{RUN_FILE}.tmp"
+    staging.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
+    staging.replace(run_file)
+    return None

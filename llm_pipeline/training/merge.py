@@ -1,0 +1,132 @@
+"""Export: one standalone model folder a user can load without peft, with a model card.
+
+A LoRA or QLoRA run saves an adapter; here it is merged into the base weights
+(`merge_and_unload`) and saved with `save_pretrained`. A QLoRA adapter is merged into the base
+in its original precision, not into the 4-bit copy it was trained against: the usual practice,
+and the only way to get a model without bitsandbytes layers. A full fine-tune already is a
+model; its files are linked (or copied across file systems) into the export folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from llm_pipeline.training.tiny_model import replace_dir
+
+ADAPTER_CONFIG = "adapter_config.json"
+MODEL_CARD = "README.md"
+# Metrics of the training summary that the card shows, in this order.
+CARD_METRICS = ("final_train_loss", "final_eval_loss", "global_steps", "trainable_params", "total_params", "peak_memory_mb")
+
+
+def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> str:
+    """Write the merged (or linked) model, its tokenizer and `card` as README.md to `out_dir`, atomically.
+
+    Returns how the model was produced: "merged adapter" or "full fine-tune".
+    """
+    final_dir, out_dir = Path(final_dir), Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        if (final_dir / ADAPTER_CONFIG).is_file():
+            _merge_adapter(final_dir, base_model, staging)
+            how = "merged adapter"
+        else:
+            _link_tree(final_dir, staging)
+            how = "full fine-tune"
+        (staging / MODEL_CARD).unlink(missing_ok=True)  # a link to the checkpoint's own file must not be written through
+        (staging / MODEL_CARD).write_text(card, encoding="utf-8")
+        replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return how
+
+
+def _merge_adapter(adapter_dir: Path, base_model: str, out_dir: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.config.use_cache = True  # training turned the KV cache off; generation wants it
+    merged.save_pretrained(str(out_dir))
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link every file of `source` into `target` (no copy of the weights); copy where links fail."""
+    for path in source.rglob("*"):
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, destination)
+        except OSError:
+            shutil.copy2(path, destination)
+
+
+def model_card(
+    *,
+    base_model: str,
+    method: str,
+    how: str,
+    data_versions: Mapping[str, str],
+    training_config: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    diagnosis: str,
+) -> str:
+    """A README.md that says what the model is, what it was trained on (data versions) and how well."""
+    lines = [
+        "---",
+        "library_name: transformers",
+        f"base_model: {base_model}",
+        "pipeline_tag: text-generation",
+        "---",
+        "",
+        f"# Fine-tuned {Path(base_model).name}",
+        "",
+        f"A causal language model fine-tuned by `llm_pipeline` with **{method}** ({how}) from `{base_model}`.",
+        "",
+        "## Data versions",
+        "",
+        "| asset | data version |",
+        "|---|---|",
+        *[f"| {name} | `{version}` |" for name, version in data_versions.items()],
+        "",
+        "## Final metrics",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+        *[f"| {name} | {_format(summary[name])} |" for name in CARD_METRICS if name in summary],
+        f"| diagnosis | {diagnosis} |",
+        "",
+        "## Training config",
+        "",
+        "```json",
+        json.dumps(dict(training_config), indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "",
+        'model = AutoModelForCausalLM.from_pretrained("<this folder>")',
+        'tokenizer = AutoTokenizer.from_pretrained("<this folder>")',
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _format(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
