@@ -54,6 +54,8 @@ class ColumnMapping:
             return f"missing_column: {', '.join(missing)}"
         if any(isinstance(row[name], (bytes, bytearray)) for name in self.columns):
             return "binary_value"
+        if any(isinstance(row[name], (dict, list)) for name in self.columns):
+            return "nested_value"  # a JSON object or array is structure, not text
         if self.text:
             text = _join(row, self.text)
             return Record.unsupervised(text, source, fmt) if text else "empty_text"

@@ -81,7 +81,8 @@ def apply_filters(records: Iterable[Record], settings: FilterSettings, report: F
     Duplicates are checked last, so a record dropped for its content never becomes the kept
     representative of a duplicate group; exact duplicates before near ones, since they are cheaper.
     """
-    filters = [phrase_filter(settings.phrases), quality_filter(settings.quality)]
+    # Quality first: its word-count bounds reject a 50 MB record at once, before the phrase search reads it all.
+    filters = [quality_filter(settings.quality), phrase_filter(settings.phrases)]
     exact = ExactDeduplicator() if settings.dedup_exact else None
     near = NearDeduplicator(settings.near_duplicates) if settings.near_duplicates else None
     for record in records:

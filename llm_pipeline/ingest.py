@@ -81,12 +81,20 @@ def read_raw_file(path: Path, name: str, fmt: str, settings: IngestSettings, rep
         "jsonl": _read_jsonl,
     }
     report.files[fmt] += 1
+    produced = False
     try:
         for item in readers[fmt](path, name, settings, report):
+            produced = True
             yield report.count(item, fmt)
     except (OSError, ValueError, UnicodeError) as error:
         # A failure the parser could not attribute to one row: the rest of the file is quarantined whole.
+        produced = True
         yield report.count(Rejection(stage=STAGE, reason="unreadable_file", source=name, detail=str(error)), fmt)
+    if not produced:
+        # A header without rows, blank lines, a binary file or a schema-only dump: say so rather than vanish.
+        skipped = {table: rows for table, rows in report.skipped_tables.items() if table.startswith(f"{name}:")}
+        detail = f"rows in tables without a text column: {skipped}" if skipped else f"no {fmt} row, line or text found"
+        yield report.count(_rejection("no_records", name, detail=detail), fmt)
 
 
 def read_database(source: DatabaseSource, report: IngestReport) -> Iterator[Item]:

@@ -7,8 +7,12 @@ middle of a write never leaves a half-written stage where the next stage would r
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
+import os
 import shutil
+import socket
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,19 +25,69 @@ RECORD_FEATURES = datasets.Features({name: datasets.Value("string") for name in 
 REJECTION_FEATURES = datasets.Features({name: datasets.Value("string") for name in REJECTION_FIELDS})
 
 
+# Work folders beside a stage: .<stage>.<kind>-<host>-<pid>-<random>. Host and pid tell whether
+# the writer that owns one is still alive, so leftovers of a killed writer can be swept.
+_WORK_KINDS = ("tmp", "cache", "old")
+
+
+def _work_dir(target: Path, kind: str) -> Path:
+    return target.parent / f".{target.name}.{kind}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _sweep_dead_writers(target: Path) -> None:
+    """Remove work folders left by writers of this host that no longer run (killed mid-write)."""
+    host = socket.gethostname()
+    for kind in _WORK_KINDS:
+        for leftover in target.parent.glob(f".{target.name}.{kind}-{host}-*"):
+            pid = leftover.name[len(f".{target.name}.{kind}-{host}-"):].split("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _exchange(new: Path, old: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = getattr(_LIBC, "renameat2", None) if _LIBC is not None else None
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(old), rename_exchange) == 0
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder; on success it replaces `target` in one rename."""
+    """Yield a fresh temporary folder; on success it replaces `target` in one atomic step.
+
+    Readers see the old output or the new one, never a half-written one and never none: the
+    swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, two renames elsewhere.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    _sweep_dead_writers(target)
+    staging = _work_dir(target, "tmp")
     staging.mkdir()
     try:
         yield staging
-        retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
+        if not target.exists():
+            staging.rename(target)
+        elif _exchange(staging, target):
+            pass  # staging now holds the previous output; the finally clause removes it
+        else:
+            retired = _work_dir(target, "old")
             target.rename(retired)
-        staging.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+            staging.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -61,7 +115,7 @@ def save_rows(rows: Iterable[dict], features: datasets.Features, target: Path) -
 
     datasets.disable_progress_bars()  # per-shard bars only clutter the run logs
     with atomic_dir(target) as staging:
-        cache = staging.parent / f".{target.name}.cache-{uuid.uuid4().hex[:8]}"
+        cache = _work_dir(target, "cache")
         try:
             dataset = datasets.Dataset.from_generator(
                 generate, features=features, cache_dir=str(cache), fingerprint=uuid.uuid4().hex

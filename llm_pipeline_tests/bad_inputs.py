@@ -77,10 +77,7 @@ BAD_INPUTS: list[BadInput] = [
     BadInput("HTML declaring UTF-8, encoded in cp1252", "html/lying_utf8.html",
              lambda: _page("<p>Cr\u00e8me br\u00fbl\u00e9e needs a hot grill \u2013 a torch is better.</p>",
                            '<meta charset="utf-8">').encode("cp1252"), keeps="Cr\u00e8me br\u00fbl\u00e9e"),
-    BadInput(f"{NESTING_DEPTH:,} nested <div>s", "html/nested.html", _nested_divs, keeps="Compost needs air", on_its_own=True,
-             bug="parse/html.py _prune: `element.decomposed` on a bs4 4.15 Tag falls through Tag.__getattr__ to "
-                 "find('_decomposed'), a search of the whole subtree for every element: quadratic in depth "
-                 "(8,000 nested divs: 32 s; 50,000: tens of minutes, stalling the plaintext run)"),
+    BadInput(f"{NESTING_DEPTH:,} nested <div>s", "html/nested.html", _nested_divs, keeps="Compost needs air", on_its_own=True),
     BadInput("zero-byte HTML", "html/zero.html", lambda: b"", reasons=("empty_file",)),
     BadInput("whitespace-only HTML", "html/blank.html", lambda: b" \n\t\n", reasons=("empty_file",)),
     BadInput("HTML with no visible text", "html/scripts_only.html",
@@ -98,8 +95,7 @@ BAD_INPUTS: list[BadInput] = [
              keeps="caf\u00e9 cr\u00e8me",
              bug="parse/tabular.py decodes a whole file with one guessed encoding: both lines come out garbled "
                  "('caf\u00c3\u0110 cr\u00c3\u013bme', 'Cr\u0119pe') and are kept as they are, with no trace of the problem"),
-    BadInput("CSV with only a header", "csv/header_only.csv", lambda: b"question,answer\n", reasons=("empty_file",),
-             bug="ingest.py _read_csv/_map_rows: a header without rows yields no record and no rejection"),
+    BadInput("CSV with only a header", "csv/header_only.csv", lambda: b"question,answer\n", reasons=("no_records",)),
     BadInput("zero-byte CSV", "csv/zero.csv", lambda: b"", reasons=("empty_file",)),
     BadInput("CSV in UTF-16 without a BOM", "csv/utf16.csv", lambda: QA_CSV.encode("utf-16-le"), keeps="Pinch off the flower buds",
              bug="parse/tabular.py detect_encoding: UTF-16 text without a BOM is valid UTF-8 (NUL bytes and ASCII), "
@@ -130,8 +126,7 @@ BAD_INPUTS: list[BadInput] = [
                       f"1\t{QA[0][1]}\n").encode(), reasons=("bad_sql_statement",)),
     BadInput("zero-byte SQL", "sql/zero.sql", lambda: b"", reasons=("empty_file",)),
     BadInput("binary file named .sql", "sql/binary.sql", lambda: b"SQLite format 3\x00" + bytes(range(256)) * 16,
-             reasons=("bad_sql_statement", "unreadable_file", "not_text", "not_sql"),
-             bug="parse/sql.py / ingest.py _read_sql: a binary SQLite database under raw/sql yields no record and no rejection"),
+             reasons=("bad_sql_statement", "unreadable_file", "no_records")),
     # --- JSONL --------------------------------------------------------------------------
     BadInput("JSONL with a broken line", "jsonl/broken.jsonl",
              lambda: (json.dumps({"text": ARTICLE}) + '\n{"text": "no closing brace"\n').encode(),
@@ -149,18 +144,12 @@ BAD_INPUTS: list[BadInput] = [
              lambda: b'{"id": 1, "score": 0.5}\n{"id": 2, "score": 0.25}\n', reasons=("no_text_fields",)),
     BadInput("JSONL text that is not a string", "jsonl/not_string.jsonl",
              lambda: (json.dumps({"text": ARTICLE}) + '\n{"text": 42}\n{"text": null}\n{"text": {"nested": "object"}}\n').encode(),
-             keeps="Compost needs air", never_keeps="{'nested': 'object'}",
-             bug="column_mapping.py _join: a non-string value becomes str(value), so {\"text\": {\"nested\": \"object\"}} "
-                 "is kept as the Python repr \"{'nested': 'object'}\" (and 42 as \"42\")"),
+             keeps="Compost needs air", never_keeps="{'nested': 'object'}", reasons=("nested_value",)),
     BadInput("zero-byte JSONL", "jsonl/zero.jsonl", lambda: b"", reasons=("empty_file",)),
-    BadInput("JSONL of blank lines only", "jsonl/blank_lines.jsonl", lambda: b"\n\n   \n", reasons=("empty_file",),
-             bug="ingest.py _read_jsonl: only a zero-byte file is `empty_file`; one of blank lines yields no record and no rejection"),
+    BadInput("JSONL of blank lines only", "jsonl/blank_lines.jsonl", lambda: b"\n\n   \n", reasons=("no_records",)),
     BadInput("JSONL in UTF-16 without a BOM", "jsonl/utf16.jsonl",
              lambda: (json.dumps({"text": ARTICLE}) + "\n").encode("utf-16-le"), reasons=("bad_json_line",)),
     BadInput("JSONL with a UTF-8 BOM", "jsonl/bom.jsonl", lambda: codecs.BOM_UTF8 + json.dumps({"text": ARTICLE}).encode() + b"\n",
              keeps="Compost needs air"),
-    BadInput("50 MB on a single line", "jsonl/huge_line.jsonl", _huge_line, keeps="A very long note about compost", on_its_own=True,
-             bug="filters.py apply_filters runs the phrase filter before the length/word-count filter, and phrases.py "
-                 "find runs about 50 regex searches over the whole response: about 1.2 s per MB, so one 50 MB record "
-                 "holds `filtered` for one to three minutes before it is dropped as too long"),
+    BadInput("50 MB on a single line", "jsonl/huge_line.jsonl", _huge_line, keeps="A very long note about compost", on_its_own=True),
 ]

@@ -3,6 +3,7 @@
     python -m llm_pipeline_tests.reliability_worker materialize DATA_DIR RUN_CONFIG_JSON GO_FILE
     python -m llm_pipeline_tests.reliability_worker write-records TARGET COUNT
     python -m llm_pipeline_tests.reliability_worker write-dataset TARGET ROWS
+    python -m llm_pipeline_tests.reliability_worker rewrite TARGET TIMES
     python -m llm_pipeline_tests.reliability_worker pool-step POOL TIMES_FILE GO_FILE
 
 The writers print STALLED once they are in the middle of a real stage write and then wait there,
@@ -17,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 STALLED = "STALLED"
@@ -53,7 +53,7 @@ def materialize(data_dir: str, run_config: str, go: str) -> int:
     result = dg.materialize(
         [*raw_sources, *stages, *checks],
         selection=DATASET_STAGES,
-        resources={"data_dir": DataDirResource(path=data_dir), "training_launcher": SubprocessTrainingLauncher()},
+        resources={"data_dir": DataDirResource(path=data_dir)},  # all the dataset stages need
         run_config=dg.RunConfig(ops=json.loads(run_config)),
         raise_on_error=False,
     )
@@ -98,6 +98,18 @@ def write_dataset(target: str, rows: str) -> int:
     return 0
 
 
+def rewrite(target: str, times: str) -> int:
+    """Replace the dataset at TARGET TIMES times, with 1, 2, ... TIMES rows, as repeated runs would."""
+    import datasets
+
+    from llm_pipeline.stage_store import save_dataset
+
+    datasets.disable_progress_bars()
+    for rows in range(1, int(times) + 1):
+        save_dataset(datasets.Dataset.from_dict({"x": list(range(rows))}), Path(target))
+    return 0
+
+
 def pool_step(pool: str, times_file: str, go: str) -> int:
     """A run of one step in POOL on the instance in $DAGSTER_HOME, recording when it held the step
     (TIMES_FILE.holding appears as soon as it does)."""
@@ -115,7 +127,13 @@ def pool_step(pool: str, times_file: str, go: str) -> int:
         return 0 if dg.materialize([pooled_step], instance=instance).success else 1
 
 
-COMMANDS = {"materialize": materialize, "write-records": write_records, "write-dataset": write_dataset, "pool-step": pool_step}
+COMMANDS = {
+    "materialize": materialize,
+    "write-records": write_records,
+    "write-dataset": write_dataset,
+    "rewrite": rewrite,
+    "pool-step": pool_step,
+}
 
 if __name__ == "__main__":
     sys.exit(COMMANDS[sys.argv[1]](*sys.argv[2:]))

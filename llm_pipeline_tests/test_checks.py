@@ -9,10 +9,9 @@ import datasets
 import pytest
 
 from llm_pipeline.dataset_checks import id_balance, label_report, near_duplicate_prompts, shingles
-from llm_pipeline.definitions import pipeline_assets
+from llm_pipeline.definitions import defs, pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
-from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import RECORD_FIELDS, Record
 from llm_pipeline.model_ref import write_model_ref
@@ -27,7 +26,7 @@ def run(data_dir, selection, instance, ops: dict | None = None) -> dg.ExecuteInP
         [*raw_sources, *pipeline_assets, *asset_checks],
         selection=selection,
         instance=instance,
-        resources={"data_dir": DataDirResource(path=str(data_dir)), "training_launcher": SubprocessTrainingLauncher()},
+        resources={**defs.resources, "data_dir": DataDirResource(path=str(data_dir))},
         run_config=dg.RunConfig(ops=ops or {}),
         raise_on_error=False,
     )

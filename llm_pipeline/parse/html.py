@@ -232,7 +232,9 @@ def _prune(root: Tag) -> None:
     """
     root_chars = len(root.get_text())
     for element in root.find_all(True):
-        if element.decomposed or not _is_boilerplate(element):
+        # Read the flag from the instance: `element.decomposed` on a never-decomposed Tag falls
+        # through to a subtree search (Tag.__getattr__), quadratic in the nesting depth.
+        if vars(element).get("_decomposed", False) or not _is_boilerplate(element):
             continue
         if len(element.get_text()) > _MAX_BOILERPLATE_SHARE * root_chars:
             continue
