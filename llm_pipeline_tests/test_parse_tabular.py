@@ -157,3 +157,13 @@ def test_memory_stays_flat_however_large_the_file(tmp_path):
     assert large_rows == 40_000
     assert large_peak < 1.2 * small_peak + 256 * 1024
     assert whole_peak > 2 * large_peak
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_recognised(tmp_path, encoding):
+    # Without a BOM such a file is also valid UTF-8 (ASCII plus NULs): read as UTF-8 it would
+    # keep a NUL between every two characters.
+    path = tmp_path / "glossary.csv"
+    path.write_bytes("term,definition\ncaf\u00e9,a small restaurant serving coffee\n".encode(encoding))
+    assert detect_encoding(path) == encoding
+    assert list(iter_rows(path)) == [{"term": "caf\u00e9", "definition": "a small restaurant serving coffee"}]

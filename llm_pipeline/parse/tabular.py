@@ -53,6 +53,8 @@ def detect_encoding(path: str | os.PathLike) -> str:
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
+    if (utf16 := _utf16_without_bom(head)) and _decodes_whole_file(path, utf16):
+        return utf16
     if _decodes_whole_file(path, "utf-8"):
         return "utf-8"
     from charset_normalizer import from_bytes
@@ -62,6 +64,20 @@ def detect_encoding(path: str | os.PathLike) -> str:
         if _decodes_whole_file(path, encoding):
             return encoding
     return "latin-1"  # every byte is a latin-1 character, so this always reads
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text with no BOM is also valid UTF-8 (ASCII and NULs), so look at where the NULs sit:
+    mostly-Latin UTF-16 has a NUL in every other byte, at odd offsets (LE) or even ones (BE)."""
+    pairs = len(head) // 2
+    if pairs < 4:
+        return None
+    odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
+    if odd_nuls > 0.4 * pairs and even_nuls < 0.05 * pairs:
+        return "utf-16-le"
+    if even_nuls > 0.4 * pairs and odd_nuls < 0.05 * pairs:
+        return "utf-16-be"
+    return None
 
 
 def _decodes_whole_file(path: str | os.PathLike, encoding: str) -> bool:
