@@ -92,9 +92,7 @@ BAD_INPUTS: list[BadInput] = [
     BadInput("CSV mixing UTF-8 and cp1252 lines", "csv/mixed_encoding.csv",
              lambda: "title,body\n".encode() + "Caf\u00e9,Steam the milk to about sixty degrees for a caf\u00e9 cr\u00e8me.\n".encode("utf-8")
              + "Cr\u00eape,Rest the cr\u00eape batter for an hour before it meets the pan.\n".encode("cp1252"),
-             keeps="caf\u00e9 cr\u00e8me",
-             bug="parse/tabular.py decodes a whole file with one guessed encoding: both lines come out garbled "
-                 "('caf\u00c3\u0110 cr\u00c3\u013bme', 'Cr\u0119pe') and are kept as they are, with no trace of the problem"),
+             keeps="caf\u00e9 cr\u00e8me"),
     BadInput("CSV with only a header", "csv/header_only.csv", lambda: b"question,answer\n", reasons=("no_records",)),
     BadInput("zero-byte CSV", "csv/zero.csv", lambda: b"", reasons=("empty_file",)),
     BadInput("CSV in UTF-16 without a BOM", "csv/utf16.csv", lambda: QA_CSV.encode("utf-16-le"), keeps="Pinch off the flower buds"),

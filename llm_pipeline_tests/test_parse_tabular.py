@@ -7,6 +7,7 @@ import tracemalloc
 
 import pytest
 
+from llm_pipeline.parse.mixed_encoding import MIXED_ENCODING
 from llm_pipeline.parse.tabular import detect_encoding, iter_rows, sniff_delimiter
 
 
@@ -167,3 +168,15 @@ def test_utf16_without_a_bom_is_recognised(tmp_path, encoding):
     path.write_bytes("term,definition\ncaf\u00e9,a small restaurant serving coffee\n".encode(encoding))
     assert detect_encoding(path) == encoding
     assert list(iter_rows(path)) == [{"term": "caf\u00e9", "definition": "a small restaurant serving coffee"}]
+
+
+def test_lines_in_different_encodings_are_each_decoded_right(tmp_path):
+    path = tmp_path / "menu.csv"
+    path.write_bytes(
+        "title,body\n".encode()
+        + "Caf\u00e9,Steam the milk for a caf\u00e9 cr\u00e8me \u2013 not too hot.\n".encode("utf-8")
+        + "Cr\u00eape,Rest the cr\u00eape batter \u2013 an hour.\n".encode("cp1252")
+    )
+    assert detect_encoding(path) == MIXED_ENCODING
+    assert [row["title"] for row in iter_rows(path)] == ["Caf\u00e9", "Cr\u00eape"]
+    assert [row["body"] for row in iter_rows(path, chunksize=1)][1] == "Rest the cr\u00eape batter \u2013 an hour."

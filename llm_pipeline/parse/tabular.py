@@ -26,7 +26,12 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from llm_pipeline.parse.mixed_encoding import MIXED_ENCODING, has_mixed_lines
+from llm_pipeline.parse.mixed_encoding import register as register_mixed_encoding
 from llm_pipeline.parse.errors import OnError, report
+
+# Cheap and idempotent: lets `open()` and pandas accept MIXED_ENCODING, detected or configured.
+register_mixed_encoding()
 
 _CANDIDATE_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 64 * 1024
@@ -57,6 +62,8 @@ def detect_encoding(path: str | os.PathLike) -> str:
         return utf16
     if _decodes_whole_file(path, "utf-8"):
         return "utf-8"
+    if has_mixed_lines(path):  # UTF-8 lines beside legacy ones: decode line by line
+        return MIXED_ENCODING
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()
