@@ -7,13 +7,8 @@ when the PostgreSQL server binaries are not installed (`apt-get install -y postg
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -29,6 +24,7 @@ from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import Record, Rejection
 from llm_pipeline.ingest import DatabaseSource, IngestReport, read_database
 from llm_pipeline.sources.database import display_url, hide_password, iter_query_rows, resolve_url
+from llm_pipeline_tests.services import POSTGRES_MISSING, free_port, postgres_bin_dir, running_postgres
 
 ROWS = 250
 BODY = "A short note about tides and the moon, number {}."
@@ -140,7 +136,7 @@ def test_configured_mapping_rejects_binary_values(sqlite_file):
 
 
 def test_unreadable_database_is_one_located_rejection_without_the_password(tmp_path):
-    url = f"postgresql+psycopg://reader:pw-{os.getpid()}@127.0.0.1:{_free_port()}/app?connect_timeout=2"
+    url = f"postgresql+psycopg://reader:pw-{os.getpid()}@127.0.0.1:{free_port()}/app?connect_timeout=2"
     records, rejections, report = _read(DatabaseSource(name="down", url=url, query="SELECT 1"))
     assert records == [] and [(r.reason, r.source) for r in rejections] == [("unreadable_database", "db:down")]
     assert f"pw-{os.getpid()}" not in rejections[0].detail and "OperationalError" in rejections[0].detail
@@ -174,47 +170,13 @@ def test_plaintext_asset_reads_configured_databases(tmp_path, sqlite_file, monke
 
 # --- PostgreSQL: a real server started for this module -----------------------------------
 
-PG_USER, PG_PASSWORD, PG_DATABASE = "pipeline", "pg-test-password", "app"
-
-
-def _postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
-    if found:
-        return Path(found[0]).parent
-    pg_ctl = shutil.which("pg_ctl")
-    return Path(pg_ctl).parent if pg_ctl else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     """URL of a throwaway PostgreSQL server holding `notes`; the server stops after the module."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install -y postgresql)")
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="llm-pipeline-pg-"))
-    data, password_file, port = root / "data", root / "password", _free_port()
-    password_file.write_text(PG_PASSWORD)
-    if as_postgres:
-        shutil.chown(root, "postgres")
-        shutil.chown(password_file, "postgres")
-
-    def run(*command: str) -> None:
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=60)
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, f"--pwfile={password_file}",
-        "--auth-host=scram-sha-256", "--auth-local=trust")
-    server = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", server, "-w", "start")
-    try:
-        run(str(bindir / "createdb"), "-h", str(root), "-p", str(port), "-U", PG_USER, PG_DATABASE)
-        url = f"postgresql+psycopg://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}/{PG_DATABASE}"
+    if postgres_bin_dir() is None:
+        pytest.skip(POSTGRES_MISSING)
+    with running_postgres(database="app", user="pipeline") as server:
+        url = f"postgresql+psycopg://{server.user}:{server.password}@{server.host}:{server.port}/{server.database}"
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(sa.text("CREATE TABLE notes (id int PRIMARY KEY, title text, body text, score numeric(4,1), photo bytea)"))
@@ -228,9 +190,6 @@ def postgres_url():
                                        "'WITH gone AS (DELETE FROM notes RETURNING 1) SELECT count(*) FROM gone'"))
         engine.dispose()
         yield url
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_postgres_rows_come_typed_through_a_password_url_from_the_environment(postgres_url, monkeypatch):
@@ -249,7 +208,7 @@ def test_postgres_query_streams_through_a_server_side_cursor(postgres_url):
     engine = sa.create_engine(postgres_url)
     with engine.connect() as monitor:
         queries = monitor.execute(
-            sa.text("SELECT query FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": PG_DATABASE}
+            sa.text("SELECT query FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": "app"}
         ).scalars().all()
     engine.dispose()
     rest = [row["id"] for row in rows]
