@@ -9,9 +9,8 @@ import pytest
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
-from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
-from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.split import normalize_prompt
+from llm_pipeline_tests.dagster_resources import local_resources
 
 DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
 
@@ -20,15 +19,13 @@ def materialize(data_dir: Path, stages: list[str], run_config: dict | None = Non
     result = dg.materialize(
         [*raw_sources, *pipeline_assets, *asset_checks],
         selection=stages,
-        resources=resources(data_dir),
+        resources=local_resources(data_dir),
         run_config=dg.RunConfig(ops=run_config or {}),
     )
     assert result.success
     return result
 
 
-def resources(data_dir: Path) -> dict:
-    return {"data_dir": DataDirResource(path=str(data_dir)), "training_launcher": SubprocessTrainingLauncher()}
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, stage: str) -> dict:
@@ -88,7 +85,7 @@ def test_empty_validation_split_fails_with_a_clear_message(tmp_path):
         dg.materialize(
             [*raw_sources, *pipeline_assets],
             selection=DATASET_STAGES,
-            resources=resources(tmp_path),
+            resources=local_resources(tmp_path),
         )
 
 

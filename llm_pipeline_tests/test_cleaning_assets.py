@@ -9,8 +9,7 @@ import numpy as np
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
-from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
-from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline_tests.dagster_resources import local_resources
 
 LONG_ANSWER = (
     "Resting lets the gluten relax and the yeast produce gas, so the loaf rises evenly and the crumb "
@@ -53,7 +52,7 @@ def test_filtered_and_clustered_explain_every_drop(tmp_path):
     result = dg.materialize(
         [*raw_sources, *pipeline_assets, *asset_checks],
         selection=["plaintext", "filtered", "clustered"],
-        resources={"data_dir": DataDirResource(path=str(data_dir)), "training_launcher": SubprocessTrainingLauncher()},
+        resources=local_resources(data_dir),
         run_config=dg.RunConfig(
             ops={
                 "filtered": {"config": {"phrase_list": "aggressive", "redact_pii": True}},

@@ -19,11 +19,10 @@ import sqlalchemy as sa
 from llm_pipeline.column_mapping import ColumnMapping
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
-from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
-from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import Record, Rejection
 from llm_pipeline.ingest import DatabaseSource, IngestReport, read_database
 from llm_pipeline.sources.database import display_url, hide_password, iter_query_rows, resolve_url
+from llm_pipeline_tests.dagster_resources import local_resources
 from llm_pipeline_tests.services import POSTGRES_MISSING, free_port, postgres_bin_dir, running_postgres
 
 ROWS = 250
@@ -158,7 +157,7 @@ def test_plaintext_asset_reads_configured_databases(tmp_path, sqlite_file, monke
     result = dg.materialize(
         [*raw_sources, *pipeline_assets],
         selection=["plaintext"],
-        resources={"data_dir": DataDirResource(path=str(data_dir)), "training_launcher": SubprocessTrainingLauncher()},
+        resources=local_resources(data_dir),
         run_config=dg.RunConfig(ops={"plaintext": {"config": config}}),
     )
     assert result.success

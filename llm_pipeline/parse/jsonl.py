@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-ErrorCallback = Callable[[str, str], None]
+from llm_pipeline.parse.errors import OnError, report
 
 
-def iter_objects(path: str | Path, *, on_error: ErrorCallback | None = None) -> Iterator[tuple[int, dict]]:
+def iter_objects(path: str | Path, *, on_error: OnError | None = None) -> Iterator[tuple[int, dict]]:
     """(line number, object) for every JSON object line; blank lines are skipped.
 
     A line that is not JSON, or JSON that is not an object, goes to `on_error(location,
-    reason)` (or raises ValueError without one); the lines after it are still read.
+    reason)` (or raises ParseError, a ValueError, without one); the lines after it are still read.
     """
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -25,9 +25,6 @@ def iter_objects(path: str | Path, *, on_error: ErrorCallback | None = None) -> 
                 if not isinstance(value, dict):
                     raise ValueError(f"a JSON {type(value).__name__}, not an object")
             except (UnicodeDecodeError, ValueError) as error:
-                reason = f"not a JSON object: {error}"
-                if on_error is None:
-                    raise ValueError(f"line {number}: {reason}") from error
-                on_error(f"line {number}", reason)
+                report(on_error, f"line {number}", f"not a JSON object: {error}")
                 continue
             yield number, value
