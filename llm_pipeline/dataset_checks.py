@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import functools
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import datasets
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llm_pipeline.document import Record
+from llm_pipeline.dedup import BandIndex
+from llm_pipeline.document import Record, content_id
+from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
+from llm_pipeline.row_cache import KEY, RowCache
 from llm_pipeline.split import normalize_prompt
 
 IGNORE_INDEX = -100
@@ -58,36 +64,68 @@ class NearDuplicate:
 
 
 def near_duplicate_prompts(
-    train: Sequence[Record], validation: Iterable[Record], threshold: float = 0.8, num_perm: int = 128
+    train: Sequence[Record],
+    validation: Iterable[Record],
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    cache: RowCache | None = None,
 ) -> list[NearDuplicate]:
     """Validation records whose prompt is at least `threshold` similar to a training prompt.
 
     MinHash LSH finds candidate pairs without comparing every pair; each candidate is then
     confirmed with the exact Jaccard similarity of the shingle sets, so the answer does not
     depend on the hashing's estimation error. One pair (the most similar) per validation record.
+    With a `cache` (from `prompt_signature_cache`), unchanged prompts are not hashed again.
     """
-    from datasketch import MinHash, MinHashLSH
-
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    train_shingles = [shingles(record.prompt) for record in train]
+    sign = _PromptSigner(num_perm, cache)
     # The index only proposes candidates; above about 0.9 datasketch cannot band the signature,
     # so it proposes from 0.9 and the exact comparison below applies the real threshold.
-    index = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
-    hashes = MinHash.bulk([[s.encode("utf-8") for s in item] for item in train_shingles], num_perm=num_perm)
-    for position, minhash in enumerate(hashes):
-        index.insert(position, minhash, check_duplication=False)
+    index = BandIndex(num_perm, min(threshold, 0.9))
+    for position, record in enumerate(train):
+        index.insert(position, sign(record.prompt))
     found = []
     for record in validation:
+        candidates = index.candidates(sign(record.prompt))
+        if not candidates:
+            continue
         own = shingles(record.prompt)
-        minhash = MinHash(num_perm=num_perm)
-        minhash.update_batch([s.encode("utf-8") for s in own])
-        scored = [(jaccard(own, train_shingles[position]), position) for position in index.query(minhash)]
-        best = max(scored, default=None)
-        if best is not None and best[0] >= threshold:
+        best = max((jaccard(own, shingles(train[position].prompt)), position) for position in candidates)
+        if best[0] >= threshold:
             match = train[best[1]]
             found.append(NearDuplicate(record.id, match.id, round(best[0], 4), record.prompt, match.prompt))
     return sorted(found, key=lambda pair: -pair.similarity)
+
+
+PROMPT_SIGNATURE_SCHEMA = pa.schema([(KEY, pa.string()), ("signature", pa.binary())])
+
+
+def prompt_signature_cache(folder: Path, num_perm: int) -> RowCache:
+    """MinHash signatures of prompts kept between runs, for `near_duplicate_prompts`."""
+    fingerprint = settings_fingerprint(num_perm, code_fingerprint(("dataset_checks.py", "document.py"), ("datasketch", "numpy")))
+    return RowCache(folder, fingerprint, PROMPT_SIGNATURE_SCHEMA)
+
+
+class _PromptSigner:
+    def __init__(self, num_perm: int, cache: RowCache | None) -> None:
+        from datasketch import MinHash
+
+        # CRC-32 as the base hash: datasketch mixes it before its permutations (see dedup.MinHasher).
+        self._template = MinHash(num_perm=num_perm, hashfunc=zlib.crc32)
+        self._cache = cache
+
+    def __call__(self, prompt: str) -> np.ndarray:
+        key = content_id(prompt)
+        row = self._cache.get(key) if self._cache is not None else None
+        if row is not None:
+            return np.frombuffer(row["signature"], dtype=np.uint32)
+        minhash = self._template.copy()
+        minhash.update_batch([unit.encode("utf-8") for unit in shingles(prompt)])
+        signature = minhash.hashvalues.astype(np.uint32)
+        if self._cache is not None:
+            self._cache.put(key, {"signature": signature.tobytes()})
+        return signature
 
 
 # --- conservation of records ---------------------------------------------------------------

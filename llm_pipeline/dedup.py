@@ -78,8 +78,43 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {normalized[index : index + size].encode("utf-8") for index in range(len(normalized) - size + 1)}
 
 
+class MinHasher:
+    """MinHash signatures (datasketch) of texts' character shingles: `num_perm` uint32 values each."""
+
+    def __init__(self, settings: NearDuplicateSettings) -> None:
+        from datasketch import MinHash
+
+        self.settings = settings
+        # CRC-32 hashes a shingle 3-4x faster than the default SHA-1; datasketch mixes every input
+        # hash (MurmurHash3 finalizer) before its permutations, so a fast base hash loses nothing.
+        self._template = MinHash(num_perm=settings.num_perm, seed=settings.seed, hashfunc=zlib.crc32)
+
+    def signature(self, text: str) -> np.ndarray | None:
+        """The signature, or None for a text without shingles (only punctuation)."""
+        units = shingles(text, self.settings.shingle_chars)
+        if not units:
+            return None
+        minhash = self._template.copy()
+        minhash.update_batch(units)
+        return minhash.hashvalues.astype(np.uint32)  # values are below 2**32: half the bytes to cache
+
+    def signatures(self, record: Record) -> Signatures:
+        """Response and prompt signatures; both None when a side has no shingles (exact check only)."""
+        response = self.signature(record.response)
+        prompt = self.signature(record.prompt) if record.is_supervised else None
+        if response is None or (record.is_supervised and prompt is None):
+            return Signatures(None, None)
+        return Signatures(response, prompt)
+
+
+@dataclass(frozen=True)
+class Signatures:
+    response: np.ndarray | None
+    prompt: np.ndarray | None  # None for an unsupervised text
+
+
 class NearDeduplicator:
-    """MinHash LSH (datasketch) over the response; a candidate counts only if it is alike on both sides.
+    """MinHash LSH over the response; a candidate counts only if it is alike on both sides.
 
     A supervised record is a near-duplicate of a kept one when its response and its prompt each
     reach the Jaccard threshold: two different tasks over one long passage, or one short answer
@@ -87,53 +122,66 @@ class NearDeduplicator:
     """
 
     def __init__(self, settings: NearDuplicateSettings) -> None:
-        from datasketch import MinHash, MinHashLSH
-
         if not 0.0 < settings.threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {settings.threshold}")
         self.settings = settings
-        # CRC-32 hashes a shingle 3-4x faster than the default SHA-1; datasketch mixes every input
-        # hash (MurmurHash3 finalizer) before its permutations, so a fast base hash loses nothing.
-        self._template = MinHash(num_perm=settings.num_perm, seed=settings.seed, hashfunc=zlib.crc32)
+        self.hasher = MinHasher(settings)
         # The index only proposes candidates; each is confirmed on the signatures below. Banded at
         # the threshold itself, LSH would propose only 40% of the pairs that sit exactly at 0.8;
         # banded 0.2 lower, 99% (and datasketch cannot band above 0.9 at all).
-        index_threshold = min(0.9, max(0.1, settings.threshold - 0.2))
-        self._index = MinHashLSH(threshold=index_threshold, num_perm=settings.num_perm)
+        self._index = BandIndex(settings.num_perm, min(0.9, max(0.1, settings.threshold - 0.2)))
         # Per kept record: its match description, its response and prompt signatures (num_perm
         # uint32 each: 1 KB a record at 128 permutations, plus the index's band keys).
         self._kept: list[tuple[Match, np.ndarray, np.ndarray | None]] = []
 
-    def _signature(self, text: str):
-        units = shingles(text, self.settings.shingle_chars)
-        if not units:
-            return None
-        minhash = self._template.copy()
-        minhash.update_batch(units)
-        return minhash
+    def original_of(self, record: Record, signatures: Signatures | None = None) -> Match | None:
+        """The earlier kept record this one nearly duplicates, or None (and it joins the index).
 
-    def original_of(self, record: Record) -> Match | None:
-        """The earlier kept record this one nearly duplicates, or None (and it joins the index)."""
-        response = self._signature(record.response)
-        prompt = self._signature(record.prompt) if record.is_supervised else None
-        if response is None or (record.is_supervised and prompt is None):  # only punctuation: exact check only
+        `signatures` are the record's own, when already computed (see `MinHasher.signatures`).
+        """
+        signatures = signatures or self.hasher.signatures(record)
+        response, prompt = signatures.response, signatures.prompt
+        if response is None:  # only punctuation: the exact check alone applies
             return None
         best: Match | None = None
-        for key in sorted(self._index.query(response)):  # sorted: the earliest kept record wins a tie
+        for key in self._index.candidates(response):  # ascending: the earliest kept record wins a tie
             kept, kept_response, kept_prompt = self._kept[key]
             if (prompt is None) != (kept_prompt is None):  # a text and a prompt/response pair differ in kind
                 continue
-            similarity = _agreement(response.hashvalues, kept_response)
+            similarity = _agreement(response, kept_response)
             if prompt is not None:
-                similarity = min(similarity, _agreement(prompt.hashvalues, kept_prompt))
+                similarity = min(similarity, _agreement(prompt, kept_prompt))
             if similarity >= self.settings.threshold and (best is None or similarity > best.similarity):
                 best = Match(kept.kept_id, kept.kept_source, similarity)
         if best is None:
-            self._index.insert(len(self._kept), response, check_duplication=False)
-            self._kept.append(
-                (Match(record.id, record.source), response.hashvalues, None if prompt is None else prompt.hashvalues)
-            )
+            self._index.insert(len(self._kept), response)
+            self._kept.append((Match(record.id, record.source), response, prompt))
         return best
+
+
+class BandIndex:
+    """LSH banding of MinHash signatures: signatures sharing one whole band are candidates.
+
+    The bands and rows per band are datasketch's choice for the threshold (least weighted
+    false-positive and false-negative probability).
+    """
+
+    def __init__(self, num_perm: int, threshold: float) -> None:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
+        self._tables: list[dict[bytes, list[int]]] = [{} for _ in self._ranges]
+
+    def insert(self, key: int, signature: np.ndarray) -> None:
+        for (start, end), table in zip(self._ranges, self._tables):
+            table.setdefault(signature[start:end].tobytes(), []).append(key)
+
+    def candidates(self, signature: np.ndarray) -> list[int]:
+        found: set[int] = set()
+        for (start, end), table in zip(self._ranges, self._tables):
+            found.update(table.get(signature[start:end].tobytes(), ()))
+        return sorted(found)
 
 
 def _agreement(one: np.ndarray, other: np.ndarray) -> float:

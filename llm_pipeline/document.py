@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 # Separates prompt and response inside the id hash so that ("ab", "c") and ("a", "bc") differ.
 _FIELD_SEPARATOR = "\x1f"
@@ -58,7 +58,7 @@ class Record:
         return self.text if self.text is not None else f"{self.input}\n{self.output}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in RECORD_FIELDS}  # asdict deep-copies: 10x slower
 
     @classmethod
     def from_dict(cls, row: dict) -> Record:
@@ -91,7 +91,7 @@ class Rejection:
         )
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in REJECTION_FIELDS}
 
 
 REJECTION_FIELDS = ("stage", "reason", "source", "preview", "record_id", "detail")

@@ -64,6 +64,13 @@ class IngestReport:
     mappings: dict[str, str] = field(default_factory=dict)  # file, file:table or db:name -> mapping used
     skipped_tables: dict[str, int] = field(default_factory=dict)  # file:table -> rows not mapped
 
+    def merge(self, other: IngestReport) -> None:
+        self.records.update(other.records)
+        self.rejected.update(other.rejected)
+        self.files.update(other.files)
+        self.mappings.update(other.mappings)
+        self.skipped_tables.update(other.skipped_tables)
+
     def count(self, item: Item, fmt: str) -> Item:
         if isinstance(item, Record):
             self.records[fmt] += 1

@@ -22,8 +22,8 @@ class DataLayout:
     """The folders under one data directory.
 
     raw/<format>/ is input; each stage writes <stage>/; quarantined records go to
-    rejected/<stage>/ (one folder per stage, so a stage rewrites only its own); models/ holds
-    the base model and checkpoints.
+    rejected/<stage>/ (one folder per stage, so a stage rewrites only its own); cache/<stage>/
+    keeps per-file work between runs; models/ holds the base model and checkpoints.
     """
 
     root: Path
@@ -38,6 +38,10 @@ class DataLayout:
 
     def rejected(self, stage: str) -> Path:
         return self.root / "rejected" / stage
+
+    def cache(self, stage: str) -> Path:
+        """Work a stage keeps between runs so that unchanged input is not processed again."""
+        return self.root / "cache" / stage
 
     @property
     def models(self) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import itertools
 import os
 import shutil
 import socket
@@ -18,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
+from datasets.table import InMemoryTable
 
 from llm_pipeline.document import RECORD_FIELDS, REJECTION_FIELDS, Record, Rejection
 
@@ -34,12 +35,13 @@ def _work_dir(target: Path, kind: str) -> Path:
     return target.parent / f".{target.name}.{kind}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def _sweep_dead_writers(target: Path) -> None:
-    """Remove work folders left by writers of this host that no longer run (killed mid-write)."""
+def sweep_dead_writers(folder: Path, name: str = "*") -> None:
+    """Remove work folders (of the target `name`, or of any) in `folder` left by writers of this
+    host that no longer run (killed mid-write)."""
     host = socket.gethostname()
     for kind in _WORK_KINDS:
-        for leftover in target.parent.glob(f".{target.name}.{kind}-{host}-*"):
-            pid = leftover.name[len(f".{target.name}.{kind}-{host}-"):].split("-")[0]
+        for leftover in folder.glob(f".{name}.{kind}-{host}-*"):
+            pid = leftover.name.rsplit(f".{kind}-{host}-", 1)[1].split("-")[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(leftover, ignore_errors=True)
 
@@ -74,7 +76,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, two renames elsewhere.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_dead_writers(target)
+    sweep_dead_writers(target.parent, target.name)
     staging = _work_dir(target, "tmp")
     staging.mkdir()
     try:
@@ -92,38 +94,84 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def scratch_dir(target: Path) -> Iterator[Path]:
+    """A work folder beside `target` for the duration of the block (swept later if its writer is killed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_dead_writers(target.parent, target.name)
+    scratch = _work_dir(target, "tmp")
+    scratch.mkdir()
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def save_dataset(dataset: datasets.Dataset | datasets.DatasetDict, target: Path) -> None:
     # An empty dataset saved with the default shard count cannot be loaded back.
     empty = isinstance(dataset, datasets.Dataset) and len(dataset) == 0
+    datasets.disable_progress_bars()  # per-shard bars only clutter the run logs
     with atomic_dir(target) as staging:
         dataset.save_to_disk(str(staging), num_shards=1 if empty else None)
 
 
 def save_rows(rows: Iterable[dict], features: datasets.Features, target: Path) -> int:
     """Stream rows into an Arrow dataset at `target` without holding them all in memory."""
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:  # from_generator cannot build an empty dataset
-        save_dataset(datasets.Dataset.from_dict({name: [] for name in features}, features=features), target)
-        return 0
-    counter = {"rows": 0}
+    with scratch_dir(target) as scratch:
+        with ArrowRowWriter(scratch / "rows.arrow", features) as writer:
+            for row in rows:
+                writer.add(row)
+        return save_tables([read_arrow_table(scratch / "rows.arrow")], features, target)
 
-    def generate():
-        for row in itertools.chain([first], rows):
-            counter["rows"] += 1
-            yield row
 
-    datasets.disable_progress_bars()  # per-shard bars only clutter the run logs
-    with atomic_dir(target) as staging:
-        cache = _work_dir(target, "cache")
+class ArrowRowWriter:
+    """Rows appended in batches to an Arrow stream file (the format `datasets` stores data in)."""
+
+    def __init__(self, path: Path, features: datasets.Features, batch_rows: int = 1000) -> None:
+        self._schema = features.arrow_schema
+        self._batch_rows = batch_rows
+        self._sink = pa.OSFile(str(path), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self._schema)
+        self._rows: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= self._batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_batch(pa.RecordBatch.from_pylist(self._rows, schema=self._schema))
+            self._rows = []
+
+    def __enter__(self) -> ArrowRowWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
         try:
-            dataset = datasets.Dataset.from_generator(
-                generate, features=features, cache_dir=str(cache), fingerprint=uuid.uuid4().hex
-            )
-            dataset.save_to_disk(str(staging))
+            if exc[0] is None:
+                self._flush()
+            self._writer.close()
         finally:
-            shutil.rmtree(cache, ignore_errors=True)
-    return counter["rows"]
+            self._sink.close()
+
+
+def read_arrow_table(path: Path) -> pa.Table:
+    """An Arrow stream file as a table, memory-mapped: its rows are read from disk as they are used.
+
+    (pyarrow directly: `datasets.Dataset.from_file` spends milliseconds per file on fingerprints.)
+    """
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_stream(source).read_all()
+
+
+def save_tables(parts: list[pa.Table], features: datasets.Features, target: Path) -> int:
+    """Save Arrow tables of `features` (memory-mapped ones are not read into memory first), in
+    order, as one dataset at `target`; return its rows."""
+    table = pa.concat_tables(parts) if parts else features.arrow_schema.empty_table()
+    dataset = datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=features))
+    save_dataset(dataset, target)
+    return len(dataset)
 
 
 def save_records(records: Iterable[Record], target: Path) -> int:

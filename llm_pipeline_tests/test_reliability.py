@@ -178,7 +178,7 @@ def test_a_dump_that_tries_to_escape_changes_nothing_outside_the_run(corpus):
     assert (corpus.outside / "sentinel.txt").read_text() == SENTINEL_TEXT
     for name in RELATIVE_TARGETS:
         assert not (REPO / name).exists() and not (Path.cwd() / name).exists() and not list(corpus.data.rglob(name))
-    assert {path.name for path in corpus.data.iterdir()} == {"raw", "rejected", *DATASET_STAGES}
+    assert {path.name for path in corpus.data.iterdir()} == {"raw", "rejected", "cache", *DATASET_STAGES}
 
     # The dump is read, never executed: statements that would reach the host (ATTACH, load_extension,
     # writefile, VACUUM INTO, PRAGMA temp_store_directory, COPY TO) are reported as unsafe; an INSERT

@@ -18,6 +18,7 @@ from llm_pipeline.dataset_checks import (
     id_balance,
     label_report,
     near_duplicate_prompts,
+    prompt_signature_cache,
     rows_without_targets,
     shared_prompts,
 )
@@ -142,7 +143,9 @@ class NearDuplicateConfig(dg.Config):
 )
 def splits_share_no_near_duplicate(config: NearDuplicateConfig, data_dir: DataDirResource) -> dg.AssetCheckResult:
     train, validation = _split_records(data_dir.layout)
-    pairs = near_duplicate_prompts(train, validation, threshold=config.threshold, num_perm=config.num_perm)
+    cache = prompt_signature_cache(data_dir.layout.cache("splits_near_duplicates"), config.num_perm)
+    pairs = near_duplicate_prompts(train, validation, threshold=config.threshold, num_perm=config.num_perm, cache=cache)
+    cache.save()
     return dg.AssetCheckResult(
         passed=not pairs,
         metadata={

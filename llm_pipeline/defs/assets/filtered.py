@@ -11,7 +11,7 @@ from llm_pipeline.defs.assets.plaintext import DATASET_GROUP, plaintext
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import Rejection
-from llm_pipeline.filters import FilterReport, FilterSettings, apply_filters
+from llm_pipeline.filters import FilterReport, FilterSettings, analysis_cache, apply_filters
 from llm_pipeline.phrases import phrases_for
 from llm_pipeline.quality import QualitySettings
 from llm_pipeline.stage_store import iter_records, load_records, save_records, save_rejections
@@ -139,7 +139,8 @@ class FilterConfig(dg.Config):
     kinds={"python", "arrow"},
     deps=[plaintext],
     description="Records without synthetic-data artefacts, low-quality text (Gopher-style heuristics) or exact and "
-    "near duplicates; personal data optionally redacted; the rest, with reasons, in rejected/filtered.",
+    "near duplicates; personal data optionally redacted; the rest, with reasons, in rejected/filtered. The verdicts "
+    "and MinHash signatures of unchanged records come from cache/filtered; the duplicate search runs over all.",
 )
 def filtered(context: dg.AssetExecutionContext, config: FilterConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
     layout = data_dir.layout
@@ -147,9 +148,10 @@ def filtered(context: dg.AssetExecutionContext, config: FilterConfig, data_dir: 
     settings = config.to_settings()
     report = FilterReport()
     dropped: list[Rejection] = []
+    cache = analysis_cache(layout.cache(STAGE), settings)
 
     def kept_records():
-        for decision in apply_filters(iter_records(source), settings, report):
+        for decision in apply_filters(iter_records(source), settings, report, cache):
             if decision.reason is None:
                 yield decision.record
             else:
@@ -157,7 +159,11 @@ def filtered(context: dg.AssetExecutionContext, config: FilterConfig, data_dir: 
 
     save_records(kept_records(), layout.stage(STAGE))
     save_rejections(dropped, layout.rejected(STAGE))
-    context.log.info(f"kept {report.kept} of {len(source)} records; dropped {dict(report.dropped)}")
+    cache.save()
+    context.log.info(
+        f"kept {report.kept} of {len(source)} records; dropped {dict(report.dropped)}; "
+        f"{cache.misses} records analysed, {cache.hits} unchanged ones read from the cache"
+    )
     groups = report.duplicate_groups.most_common(10)
     return dg.MaterializeResult(
         metadata={
@@ -175,6 +181,8 @@ def filtered(context: dg.AssetExecutionContext, config: FilterConfig, data_dir: 
                 counts_markdown(report.redactions, key="kind", value="replaced") if config.redact_pii else "_off_"
             ),
             "records_redacted": dg.MetadataValue.int(report.records_redacted),
+            "records_analysed": dg.MetadataValue.int(cache.misses),
+            "analyses_from_cache": dg.MetadataValue.int(cache.hits),
             "dagster/row_count": dg.MetadataValue.int(report.kept),
         }
     )

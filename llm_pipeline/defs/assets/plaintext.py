@@ -11,7 +11,7 @@ from llm_pipeline.column_mapping import ColumnMapping
 from llm_pipeline.defs.assets.raw import raw_asset_key
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.document import Record, Rejection
+from llm_pipeline.document import Rejection
 from llm_pipeline.ingest import (
     DEFAULT_DATABASE_CHUNK_SIZE,
     STAGE,
@@ -20,11 +20,11 @@ from llm_pipeline.ingest import (
     IngestReport,
     IngestSettings,
     read_database,
-    read_raw_file,
 )
+from llm_pipeline.parse_cache import ParsedFile, ParsedFileCache, ingest_files, read_parsed, write_parsed
 from llm_pipeline.paths import RAW_FORMATS
 from llm_pipeline.raw_files import list_raw_files
-from llm_pipeline.stage_store import save_records, save_rejections
+from llm_pipeline.stage_store import RECORD_FEATURES, REJECTION_FEATURES, save_tables, scratch_dir
 
 DATASET_GROUP = "dataset"
 
@@ -96,44 +96,49 @@ class PlaintextConfig(dg.Config):
     group_name=DATASET_GROUP,
     kinds={"python", "arrow"},
     deps=[raw_asset_key(fmt) for fmt in RAW_FORMATS],
-    description="Raw HTML / CSV / SQL / JSONL and configured database queries parsed into records (`text`, or `input` + `output`), unreadable input quarantined.",
+    description="Raw HTML / CSV / SQL / JSONL and configured database queries parsed into records (`text`, or `input` + `output`), "
+    "unreadable input quarantined. Only new or changed raw files are parsed: the others come from cache/plaintext.",
 )
 def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
     layout = data_dir.layout
     settings = config.to_settings()
-    report = IngestReport()
-    rejections: list[Rejection] = []
+    cache = ParsedFileCache(layout.cache(STAGE), settings)
+    files = [
+        (path, path.relative_to(layout.raw()).as_posix(), fmt) for fmt in RAW_FORMATS for path in list_raw_files(layout.raw(fmt))
+    ]
 
-    def sources():
-        for fmt in RAW_FORMATS:
-            for path in list_raw_files(layout.raw(fmt)):
-                name = path.relative_to(layout.raw()).as_posix()
-                yield name, read_raw_file(path, name, fmt, settings, report)
-        for database in settings.databases:
-            yield f"db:{database.name}", read_database(database, report)
+    def log_file(name: str, parsed: ParsedFile, from_cache: bool) -> None:
+        if not from_cache:  # cached files are summed up below: one line each would bury the news
+            context.log.info(f"{name}: parsed, {parsed.records.num_rows} records, {parsed.rejections.num_rows} rejected")
 
-    def records():
-        for name, items in sources():
-            before = sum(report.records.values()) + sum(report.rejected.values())
-            for item in items:
-                if isinstance(item, Record):
-                    yield item
-                else:
-                    rejections.append(item)
-            after = sum(report.records.values()) + sum(report.rejected.values())
-            context.log.info(f"{name}: {after - before} rows read")
-
-    kept = save_records(records(), layout.stage(STAGE))
-    save_rejections(rejections, layout.rejected(STAGE))
+    run = ingest_files(files, settings, cache, on_file=log_file)
+    context.log.info(f"{len(run.parsed)} raw files parsed, {len(run.cached)} unchanged read from the cache")
+    with scratch_dir(layout.cache(STAGE) / "databases") as scratch:
+        for number, database in enumerate(settings.databases):  # live queries: read on every run
+            report = IngestReport()
+            write_parsed(scratch / str(number), read_database(database, report), report)
+            part = read_parsed(scratch / str(number))
+            context.log.info(f"db:{database.name}: {part.records.num_rows} records, {part.rejections.num_rows} rejected")
+            run.report.merge(part.report)
+            run.parts.append(part)
+        kept = save_tables([part.records for part in run.parts], RECORD_FEATURES, layout.stage(STAGE))
+        rejected = save_tables([part.rejections for part in run.parts], REJECTION_FEATURES, layout.rejected(STAGE))
+        rejections = [Rejection(**row) for part in run.parts for row in part.rejections.to_pylist()]
+    pruned = cache.prune(run.used_keys)
+    report = run.report
     mapping_table = "\n".join(
         ["| file | mapping |", "|---|---|"] + [f"| {name} | {mapping} |" for name, mapping in sorted(report.mappings.items())]
     )
     return dg.MaterializeResult(
         metadata={
-            **balance_metadata(kept + len(rejections), kept, 0, len(rejections)),
+            **balance_metadata(kept + rejected, kept, 0, rejected),
             "path": dg.MetadataValue.path(str(layout.stage(STAGE))),
             "records_by_format": dg.MetadataValue.md(counts_markdown(report.records, "format", "records")),
             "files_by_format": dg.MetadataValue.md(counts_markdown(report.files, "format", "files")),
+            "files_parsed": dg.MetadataValue.int(len(run.parsed)),
+            "files_from_cache": dg.MetadataValue.int(len(run.cached)),
+            "files_parsed_list": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in run.parsed) or "_none: every file was unchanged_"),
+            "cache_entries_removed": dg.MetadataValue.int(pruned),
             "rejected_by_reason": dg.MetadataValue.md(counts_markdown(report.rejected)),
             "rejected_samples": dg.MetadataValue.md(samples_by_reason_markdown(rejections)),
             "column_mappings": dg.MetadataValue.md(mapping_table),
