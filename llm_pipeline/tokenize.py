@@ -194,7 +194,7 @@ def tokenize_splits(
             features=_ENCODED_FEATURES,
             desc=f"tokenize {name}",
         )
-        reasons = encoded[_DROP_COLUMN]
+        reasons = column_values(encoded, _DROP_COLUMN)
         is_dropped = np.asarray([bool(reason) for reason in reasons], dtype=bool)
         dropped_rows = np.flatnonzero(is_dropped)
         if dropped_rows.size:
@@ -210,9 +210,9 @@ def tokenize_splits(
             rows = encoded.select_columns(list(TOKENIZED_COLUMNS))
         report.splits[name] = _split_stats(
             records_in=len(split),
-            lengths=np.asarray(encoded[_FULL_LENGTH_COLUMN], dtype=np.int64),
+            lengths=np.asarray(column_values(encoded, _FULL_LENGTH_COLUMN), dtype=np.int64),
             dropped_reasons=dropped_reasons,
-            truncated=int(sum(encoded[_TRUNCATED_COLUMN])),
+            truncated=int(sum(column_values(encoded, _TRUNCATED_COLUMN))),
             rows=len(rows),
             row_tokens=_count_tokens(rows),
             max_length=settings.max_length,
@@ -489,7 +489,7 @@ def plan_rows(lengths: Sequence[int], is_text: Sequence[bool], max_length: int) 
 
 def pack(encoded: datasets.Dataset, max_length: int, num_proc: int = 1) -> datasets.Dataset:
     """Build the packed rows of one split from its encoded records (see `plan_rows`)."""
-    plan = plan_rows(list(encoded[_LENGTH_COLUMN]), list(encoded[_TEXT_COLUMN]), max_length)
+    plan = plan_rows(column_values(encoded, _LENGTH_COLUMN), column_values(encoded, _TEXT_COLUMN), max_length)
     plan_dataset = datasets.Dataset.from_dict(
         {
             "record": [[piece[0] for piece in row] for row in plan],
@@ -509,8 +509,25 @@ def pack(encoded: datasets.Dataset, max_length: int, num_proc: int = 1) -> datas
         desc="pack",
     )
     # A row holding only a 1-token continuation has no usable label; it carries nothing to learn.
-    useful = [any(label != IGNORE_INDEX for label in labels[1:]) for labels in rows["labels"]]
-    return rows if all(useful) else rows.select(np.flatnonzero(useful))
+    useful = _rows_with_targets(rows)
+    return rows if useful.all() else rows.select(np.flatnonzero(useful))
+
+
+def column_values(dataset: datasets.Dataset, name: str) -> list:
+    """One column as a list, read in one batch (`dataset[name]` in datasets 4+ iterates row by row)."""
+    return dataset.select_columns([name])[:][name]
+
+
+def _rows_with_targets(rows: datasets.Dataset) -> np.ndarray:
+    """Per row: whether a label after its first token enters the loss (counted in Arrow)."""
+    import pyarrow.compute as pc
+
+    if len(rows) == 0:
+        return np.zeros(0, dtype=bool)
+    labels = pc.list_slice(rows.select_columns(["labels"]).with_format("arrow")[:]["labels"], 1)
+    learned = pc.not_equal(pc.list_flatten(labels), IGNORE_INDEX).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(labels).to_numpy()
+    return np.bincount(parents[learned], minlength=len(rows)) > 0
 
 
 class _RowBuilder:
