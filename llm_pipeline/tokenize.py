@@ -372,12 +372,12 @@ def _encode_text(ids: list[int], eos: int, settings: TokenizeSettings) -> _Encod
     ids = ids + [eos]
     full = len(ids)
     if settings.packing or full <= settings.max_length:
-        return _Encoded(ids, list(ids), full, drop_reason=_no_target_reason(ids))
+        return _Encoded(ids, list(ids), full, drop_reason=_no_target_reason(len(ids) - 1))
     if settings.overlength == "drop":
         return _Encoded([], [], full, drop_reason=REASON_RECORD_TOO_LONG)
     # Cut at the end, EOS included: an EOS after a cut would teach the model to stop mid-sentence.
     ids = ids[: settings.max_length]
-    return _Encoded(ids, list(ids), full, truncated=True, drop_reason=_no_target_reason(ids))
+    return _Encoded(ids, list(ids), full, truncated=True, drop_reason=_no_target_reason(len(ids) - 1))
 
 
 def _encode_supervised(
@@ -410,7 +410,9 @@ def _encode_supervised(
     ids = prompt + response
     prompt_labels = list(prompt) if settings.train_on_source else [IGNORE_INDEX] * len(prompt)
     labels = prompt_labels + response
-    return _Encoded(ids, labels, full, truncated=truncated, drop_reason=_no_target_reason(labels))
+    # Labels after position 0 that enter the loss (token ids are never IGNORE_INDEX).
+    learned = len(ids) - 1 if settings.train_on_source else len(response) - (0 if prompt else 1)
+    return _Encoded(ids, labels, full, truncated=truncated, drop_reason=_no_target_reason(learned))
 
 
 def _cut_prompt(prompt: list[int], limit: int, special_prefix: int) -> list[int]:
@@ -424,9 +426,9 @@ def _cut_response(response: list[int], limit: int) -> list[int]:
     return response[:limit]
 
 
-def _no_target_reason(labels: Sequence[int]) -> str:
+def _no_target_reason(learned_labels: int) -> str:
     """"" when some label after position 0 enters the loss (nothing predicts position 0)."""
-    return "" if any(label != IGNORE_INDEX for label in labels[1:]) else REASON_NO_TARGET_TOKENS
+    return "" if learned_labels > 0 else REASON_NO_TARGET_TOKENS
 
 
 # ----------------------------------------------------------------------------------------------
