@@ -50,13 +50,13 @@ class ExactDeduplicator:
     def __init__(self) -> None:
         self._kept: dict[bytes, Match] = {}
 
-    def original_of(self, record: Record) -> Match | None:
-        """The kept record with this record's normalized content, or None."""
-        return self._kept.get(bytes.fromhex(normalized_key(record)))
+    def original_of(self, record: Record, key: bytes | None = None) -> Match | None:
+        """The kept record with this record's normalized content (`key`, when already computed), or None."""
+        return self._kept.get(key or bytes.fromhex(normalized_key(record)))
 
-    def remember(self, record: Record, kept: Match) -> None:
+    def remember(self, record: Record, kept: Match, key: bytes | None = None) -> None:
         """Later copies of `record`'s content are duplicates of `kept` (itself, or what it nearly duplicates)."""
-        self._kept.setdefault(bytes.fromhex(normalized_key(record)), kept)
+        self._kept.setdefault(key or bytes.fromhex(normalized_key(record)), kept)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class NearDeduplicator:
         if response is None:  # only punctuation: the exact check alone applies
             return None
         best: Match | None = None
-        for key in self._index.candidates(response):  # ascending: the earliest kept record wins a tie
+        band_keys = self._index.band_keys(response)
+        for key in self._index.candidates(response, band_keys):  # ascending: the earliest kept record wins a tie
             kept, kept_response, kept_prompt = self._kept[key]
             if (prompt is None) != (kept_prompt is None):  # a text and a prompt/response pair differ in kind
                 continue
@@ -154,7 +155,7 @@ class NearDeduplicator:
             if similarity >= self.settings.threshold and (best is None or similarity > best.similarity):
                 best = Match(kept.kept_id, kept.kept_source, similarity)
         if best is None:
-            self._index.insert(len(self._kept), response)
+            self._index.insert(len(self._kept), response, band_keys)
             self._kept.append((Match(record.id, record.source), response, prompt))
         return best
 
@@ -163,24 +164,31 @@ class BandIndex:
     """LSH banding of MinHash signatures: signatures sharing one whole band are candidates.
 
     The bands and rows per band are datasketch's choice for the threshold (least weighted
-    false-positive and false-negative probability).
+    false-positive and false-negative probability). Each band is hashed to one 64-bit integer
+    (a collision only proposes a candidate, which its caller confirms on the signatures).
     """
 
     def __init__(self, num_perm: int, threshold: float) -> None:
         from datasketch import MinHashLSH
 
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._ranges = [(band * lsh.r, (band + 1) * lsh.r) for band in range(lsh.b)]
-        self._tables: list[dict[bytes, list[int]]] = [{} for _ in self._ranges]
+        self._bands, self._rows = lsh.b, lsh.r
+        self._multipliers = np.random.default_rng(0).integers(1, 2**63, size=self._rows, dtype=np.uint64) | np.uint64(1)
+        self._tables: list[dict[int, list[int]]] = [{} for _ in range(self._bands)]
 
-    def insert(self, key: int, signature: np.ndarray) -> None:
-        for (start, end), table in zip(self._ranges, self._tables):
-            table.setdefault(signature[start:end].tobytes(), []).append(key)
+    def band_keys(self, signature: np.ndarray) -> list[int]:
+        bands = signature[: self._bands * self._rows].astype(np.uint64).reshape(self._bands, self._rows)
+        with np.errstate(over="ignore"):  # wrapping multiplication is the hash
+            return (bands * self._multipliers).sum(axis=1, dtype=np.uint64).tolist()
 
-    def candidates(self, signature: np.ndarray) -> list[int]:
+    def insert(self, key: int, signature: np.ndarray, band_keys: list[int] | None = None) -> None:
+        for band_key, table in zip(band_keys or self.band_keys(signature), self._tables):
+            table.setdefault(band_key, []).append(key)
+
+    def candidates(self, signature: np.ndarray, band_keys: list[int] | None = None) -> list[int]:
         found: set[int] = set()
-        for (start, end), table in zip(self._ranges, self._tables):
-            found.update(table.get(signature[start:end].tobytes(), ()))
+        for band_key, table in zip(band_keys or self.band_keys(signature), self._tables):
+            found.update(table.get(band_key, ()))
         return sorted(found)
 
 

@@ -16,7 +16,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from llm_pipeline.dedup import ExactDeduplicator, Match, MinHasher, NearDeduplicator, NearDuplicateSettings, Signatures
+from llm_pipeline.dedup import (
+    ExactDeduplicator,
+    Match,
+    MinHasher,
+    NearDeduplicator,
+    NearDuplicateSettings,
+    Signatures,
+    normalized_key,
+)
 from llm_pipeline.document import Record
 from llm_pipeline.drop import Drop
 from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
@@ -91,6 +99,7 @@ class Analysis:
     redactions: dict[str, int]  # placeholders written, by kind
     drop: Drop | None  # the first quality or phrase filter that objects
     signatures: Signatures  # MinHash signatures for near-dedup (None when dropped or not asked)
+    exact_key: bytes | None = None  # `normalized_key` for exact dedup (None when dropped or not asked)
 
 
 class Analyser:
@@ -111,7 +120,8 @@ class Analyser:
             record = changed
         drop = next((verdict for check in self._filters if (verdict := check(record))), None)
         signatures = self._hasher.signatures(record) if drop is None and self._hasher else Signatures(None, None)
-        return Analysis(redacted_fields, dict(counts), drop, signatures)
+        exact_key = bytes.fromhex(normalized_key(record)) if drop is None and self.settings.dedup_exact else None
+        return Analysis(redacted_fields, dict(counts), drop, signatures, exact_key)
 
 
 def apply_filters(
@@ -140,7 +150,7 @@ def apply_filters(
         if analysis.redactions:
             report.redactions.update(analysis.redactions)
             report.records_redacted += 1
-        drop = analysis.drop or _duplicate_drop(record, exact, near, analysis.signatures)
+        drop = analysis.drop or _duplicate_drop(record, exact, near, analysis)
         if drop is None:
             report.kept += 1
             yield Decision(record, None)
@@ -152,13 +162,13 @@ def apply_filters(
 
 
 def _duplicate_drop(
-    record: Record, exact: ExactDeduplicator | None, near: NearDeduplicator | None, signatures: Signatures
+    record: Record, exact: ExactDeduplicator | None, near: NearDeduplicator | None, analysis: Analysis
 ) -> Drop | None:
-    if exact is not None and (match := exact.original_of(record)) is not None:
+    if exact is not None and (match := exact.original_of(record, analysis.exact_key)) is not None:
         return Drop("exact_duplicate", match.describe("duplicate"), match.group)
-    match = near.original_of(record, signatures) if near is not None else None
+    match = near.original_of(record, analysis.signatures) if near is not None else None
     if exact is not None:  # a later exact copy joins the same group, named after the kept record
-        exact.remember(record, match or Match(record.id, record.source))
+        exact.remember(record, match or Match(record.id, record.source), analysis.exact_key)
     return Drop("near_duplicate", match.describe("near-duplicate"), match.group) if match else None
 
 
@@ -177,6 +187,7 @@ ANALYSIS_SCHEMA = pa.schema(
         ("drop_detail", pa.string()),
         ("response_signature", pa.binary()),
         ("prompt_signature", pa.binary()),
+        ("exact_key", pa.binary()),
     ]
 )
 
@@ -196,6 +207,7 @@ def analysis_to_row(analysis: Analysis) -> dict:
         "drop_detail": drop.detail if drop else None,
         "response_signature": None if signatures.response is None else signatures.response.tobytes(),
         "prompt_signature": None if signatures.prompt is None else signatures.prompt.tobytes(),
+        "exact_key": analysis.exact_key,
     }
 
 
@@ -208,4 +220,5 @@ def analysis_from_row(row: dict) -> Analysis:
         redactions=json.loads(row["redactions"]) if row["redactions"] else {},
         drop=Drop(row["drop_reason"], row["drop_detail"]) if row["drop_reason"] else None,
         signatures=Signatures(signature(row["response_signature"]), signature(row["prompt_signature"])),
+        exact_key=row["exact_key"],
     )

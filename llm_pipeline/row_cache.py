@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 KEY = "key"
@@ -33,10 +34,12 @@ class RowCache:
         self.misses = 0
         self._opened_at = time.time()
         self._old = _read(self.path, schema)
-        self._columns = self._old.to_pydict() if self._old is not None else {}
-        self._position = {key: index for index, key in enumerate(self._columns.get(KEY, []))}
+        keys = self._old.column(KEY).to_pylist() if self._old is not None else []
+        self._position = {key: index for index, key in enumerate(keys)}
+        self._columns: dict[str, list] | None = None  # the old rows as Python values, made on first `get`
         self._reused: list[int] = []
         self._added: list[dict] = []
+        self._added_tables: list[pa.Table] = []
         self._seen: set[str] = set()
 
     def get(self, key: str) -> dict | None:
@@ -46,15 +49,49 @@ class RowCache:
             self.misses += 1
             return None
         self.hits += 1
-        if key not in self._seen:
-            self._seen.add(key)
-            self._reused.append(index)
+        self._reuse(key, index)
+        if self._columns is None:
+            self._columns = self._old.to_pydict()
         return {name: values[index] for name, values in self._columns.items()}
 
     def put(self, key: str, row: dict) -> None:
         if key not in self._seen:
             self._seen.add(key)
             self._added.append({**row, KEY: key})
+
+    def get_table(self, keys: list[str]) -> tuple[np.ndarray, pa.Table]:
+        """Whether each key is cached, and the cached rows of those that are, in order (Arrow
+        throughout: for rows of token lists, Python objects would cost more than the work saved)."""
+        found = np.zeros(len(keys), dtype=bool)
+        indices = []
+        for number, key in enumerate(keys):
+            index = self._position.get(key)
+            if index is not None:
+                found[number] = True
+                indices.append(index)
+                self._reuse(key, index)
+        self.hits += len(indices)
+        self.misses += len(keys) - len(indices)
+        if not indices:
+            return found, self.schema.empty_table()
+        return found, self._old.take(pa.array(indices, pa.int64()))
+
+    def put_table(self, keys: list[str], table: pa.Table) -> None:
+        """Add rows (all of the schema's columns but the key) computed by this run."""
+        fresh = []
+        for number, key in enumerate(keys):
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(number)
+        if fresh:
+            rows = table.take(pa.array(fresh, pa.int64())) if len(fresh) < len(keys) else table
+            rows = rows.append_column(KEY, pa.array([keys[number] for number in fresh], pa.string()))
+            self._added_tables.append(rows.select(self.schema.names).cast(self.schema))
+
+    def _reuse(self, key: str, index: int) -> None:
+        if key not in self._seen:
+            self._seen.add(key)
+            self._reused.append(index)
 
     def save(self) -> None:
         """Write the rows used or added by this run; drop files of other fingerprints no run used since."""
@@ -63,6 +100,7 @@ class RowCache:
             parts.append(self._old.take(pa.array(self._reused, pa.int64())))
         if self._added:
             parts.append(pa.Table.from_pylist(self._added, schema=self.schema))
+        parts.extend(self._added_tables)
         table = pa.concat_tables(parts) if parts else self.schema.empty_table()
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = self.folder / f".{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"

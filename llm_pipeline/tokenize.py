@@ -23,9 +23,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import datasets
 import numpy as np
+import pyarrow as pa
+from datasets.table import InMemoryTable
+
+from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
+from llm_pipeline.row_cache import KEY, RowCache
 
 IGNORE_INDEX = -100
 """Label value that the cross-entropy loss of Hugging Face models skips."""
@@ -164,13 +170,17 @@ class TokenizeReport:
 
 
 def tokenize_splits(
-    splits: datasets.DatasetDict, tokenizer, settings: TokenizeSettings = TokenizeSettings()
+    splits: datasets.DatasetDict,
+    tokenizer,
+    settings: TokenizeSettings = TokenizeSettings(),
+    cache: RowCache | None = None,
 ) -> tuple[datasets.DatasetDict, TokenizeReport]:
     """Tokenize (and pack) every split; return the rows and a report of what happened.
 
     Output columns: `PACKED_COLUMNS` with packing, `TOKENIZED_COLUMNS` without. Records over a
     limit under the `drop` policy, and records left with no label that the loss can use, are
-    removed and listed in `report.dropped`.
+    removed and listed in `report.dropped`. With a `cache` (from `encoding_cache`), records
+    encoded by an earlier run with the same tokenizer and settings are not encoded again.
     """
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("tokenize_splits needs a fast (Rust) tokenizer; got a slow one")
@@ -186,14 +196,7 @@ def tokenize_splits(
             tokenized_splits[name] = datasets.Dataset.from_dict({column: [] for column in features}, features=features)
             report.splits[name] = _split_stats(0, np.zeros(0, np.int64), [], 0, 0, (0, 0), settings.max_length)
             continue
-        encoded = split.map(
-            encode,
-            batched=True,
-            num_proc=settings.num_proc if settings.num_proc > 1 else None,
-            remove_columns=split.column_names,
-            features=_ENCODED_FEATURES,
-            desc=f"tokenize {name}",
-        )
+        encoded = _encode_split(split, encode, settings, name, cache)
         reasons = column_values(encoded, _DROP_COLUMN)
         is_dropped = np.asarray([bool(reason) for reason in reasons], dtype=bool)
         dropped_rows = np.flatnonzero(is_dropped)
@@ -219,6 +222,58 @@ def tokenize_splits(
         )
         tokenized_splits[name] = rows
     return datasets.DatasetDict(tokenized_splits), report
+
+
+def _encode_split(
+    split: datasets.Dataset, encode: _BatchEncoder, settings: TokenizeSettings, name: str, cache: RowCache | None
+) -> datasets.Dataset:
+    """Every record of the split encoded (`_ENCODED_FEATURES`), in order; cached ones read back."""
+
+    def run(records: datasets.Dataset) -> datasets.Dataset:
+        return records.map(
+            encode,
+            batched=True,
+            num_proc=settings.num_proc if settings.num_proc > 1 and len(records) >= settings.num_proc else None,
+            remove_columns=records.column_names,
+            features=_ENCODED_FEATURES,
+            desc=f"tokenize {name}",
+        )
+
+    if cache is None:
+        return run(split)
+    ids = column_values(split, "id")
+    found, cached = cache.get_table(ids)
+    schema = _ENCODED_FEATURES.arrow_schema
+    parts, positions = [], []
+    if found.any():
+        hits = np.flatnonzero(found)
+        origin = split.select(hits).select_columns(["id", "source"]).with_format("arrow")[:]
+        columns = [origin["id"], origin["source"], *(cached[column] for column in _CACHED_COLUMNS)]
+        parts.append(pa.Table.from_arrays(columns, names=["id", "source", *_CACHED_COLUMNS]).cast(schema))
+        positions.append(hits)
+    missing = np.flatnonzero(~found)
+    if missing.size:
+        fresh = run(split.select(missing) if found.any() else split).with_format("arrow")[:]
+        cache.put_table([ids[index] for index in missing], fresh.select(_CACHED_COLUMNS))
+        parts.append(fresh.select(schema.names).cast(schema))
+        positions.append(missing)
+    order = np.argsort(np.concatenate(positions), kind="stable")  # back to the split's order
+    table = pa.concat_tables(parts).take(pa.array(order))
+    return datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=_ENCODED_FEATURES))
+
+
+_CACHED_COLUMNS = [name for name in _ENCODED_FEATURES if name not in ("id", "source")]
+# What `encoding_cache` keeps per record: the encoding, without the record's id (the key) and source.
+ENCODING_CACHE_SCHEMA = pa.schema([pa.field(KEY, pa.string()), *(_ENCODED_FEATURES.arrow_schema.field(name) for name in _CACHED_COLUMNS)])
+
+
+def encoding_cache(folder, tokenizer, settings: TokenizeSettings) -> RowCache:
+    """Encoded records kept between runs under `folder`, keyed by record id, one file per tokenizer,
+    settings and tokenizing code (record ids are content hashes: same id, same tokens)."""
+    fingerprint = settings_fingerprint(
+        tokenization_fingerprint(tokenizer, settings), code_fingerprint(("tokenize.py",), ("tokenizers",))
+    )
+    return RowCache(Path(folder), fingerprint, ENCODING_CACHE_SCHEMA)
 
 
 def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
@@ -250,8 +305,6 @@ def saved_dataset_digest(path) -> str:
     Only the files its `state.json` lists count: `map` leaves cache files beside them that say
     nothing about the data.
     """
-    from pathlib import Path
-
     root = Path(path)
     digest = hashlib.sha256()
     split_dirs = (

@@ -21,6 +21,7 @@ from llm_pipeline.tokenize import (
     REASON_RESPONSE_TOO_LONG,
     TOKENIZED_COLUMNS,
     TokenizeSettings,
+    encoding_cache,
     tokenization_fingerprint,
     tokenize_splits,
 )
@@ -205,3 +206,25 @@ def test_padding_left_on_the_tokenizer_by_an_earlier_call_does_not_leak_in(token
     assert tokenization_fingerprint(tokenizer, TokenizeSettings()) == tokenization_fingerprint(
         AutoTokenizer.from_pretrained(tokenizer.name_or_path), TokenizeSettings()
     )
+
+
+@pytest.mark.parametrize("packing", [True, False])
+def test_cached_encodings_give_the_same_rows_as_encoding_everything(tokenizer, tmp_path, packing):
+    settings = TokenizeSettings(packing=packing, max_length=64, overlength="drop")
+    splits = tiny_splits()
+    expected, expected_report = tokenize_splits(splits, tokenizer, settings)
+
+    # A first run with part of the records fills the cache; the second sees them among new ones.
+    first = encoding_cache(tmp_path, tokenizer, settings)
+    tokenize_splits(datasets.DatasetDict({name: split.select(range(0, len(split), 2)) for name, split in splits.items()}), tokenizer, settings, first)
+    first.save()
+    second = encoding_cache(tmp_path, tokenizer, settings)
+    rows, report = tokenize_splits(splits, tokenizer, settings, second)
+    total = sum(len(split) for split in splits.values())
+    assert 0 < second.hits < total and second.hits + second.misses == total
+    for name in splits:
+        assert rows[name].to_list() == expected[name].to_list()
+    assert report.to_dict() == expected_report.to_dict()
+
+    # Another tokenizer setting never reads these encodings.
+    assert encoding_cache(tmp_path, tokenizer, TokenizeSettings(packing=packing, max_length=32)).get_table([QA.id])[0].sum() == 0

@@ -132,6 +132,7 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
         DATA_VERSION_FILE,
         REPORT_FILE,
         TokenizeSettings,
+        encoding_cache,
         tokenize_splits,
         tokenized_data_version,
     )
@@ -153,12 +154,17 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
     version = tokenized_data_version(splits_path, tokenizer, settings)
     stamp = target / DATA_VERSION_FILE
     reused = stamp.is_file() and stamp.read_text().strip() == version and (target / REPORT_FILE).is_file()
+    encoded, from_cache = 0, 0
     if reused:
         context.log.info(f"split, tokenizer and config unchanged (version {version[:12]}): keeping {target}")
         report = json.loads((target / REPORT_FILE).read_text())
     else:
         source = datasets.load_from_disk(str(splits_path))
-        result, tokenize_report = tokenize_splits(source, tokenizer, settings)
+        cache = encoding_cache(layout.cache(TOKENIZED_STAGE), tokenizer, settings)
+        result, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache)
+        cache.save()
+        encoded, from_cache = cache.misses, cache.hits
+        context.log.info(f"{encoded} records encoded, {from_cache} unchanged ones read from the cache")
         report = tokenize_report.to_dict()
         with atomic_dir(target) as staging:
             result.save_to_disk(str(staging))
@@ -184,6 +190,8 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
             "path": dg.MetadataValue.path(str(target)),
             "data_version": dg.MetadataValue.text(version),
             "reused": dg.MetadataValue.bool(reused),
+            "records_encoded": dg.MetadataValue.int(encoded),
+            "encodings_from_cache": dg.MetadataValue.int(from_cache),
             "packing": dg.MetadataValue.bool(config.packing),
             "rows": dg.MetadataValue.int(rows),
             "pad_fraction": dg.MetadataValue.float(stats["train"]["pad_fraction"] if "train" in stats else 0.0),
