@@ -10,11 +10,13 @@ process and one Dagster instance:
 
 0. warm-up: the job once on the repository's bundled samples (first imports are not measured);
 1. full: the `prepare_dataset` job on an empty data directory (nothing cached);
-2. one file changed: one JSONL shard gets one record edited, and the job runs again;
+2. one file changed, three times: one record edited in a JSONL shard, one row appended to a
+   CSV shard, one paragraph added to an HTML article; the job runs after each edit;
 3. one file added, 4. one file removed: the same, for completeness.
 
 Printed: every step's seconds in each run, the `plaintext` ratio and the whole job's ratio
-against the full run (goals: at most 0.10 and 0.30), and how many raw files were parsed.
+(median of the three edits) against the full run (goals: at most 0.10 and 0.30), and how
+many raw files each run parsed.
 Timings are wall-clock seconds of the steps as Dagster records them (set OMP_NUM_THREADS; the
 machine may be shared).
 """
@@ -27,6 +29,7 @@ import html
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -160,21 +163,36 @@ def main() -> None:
     run_config = {"ops": {"base_model": {"config": {"model_name_or_path": str(model_dir)}}}}
 
     job = defs.resolve_job_def("prepare_dataset")
-    edited = sorted((data_dir / "raw" / "jsonl").glob("instructions_*.jsonl"))[0]
-    added = data_dir / "raw" / "jsonl" / "added.jsonl"
+    raw = data_dir / "raw"
+    added = raw / "jsonl" / "added.jsonl"
 
-    def edit_one_record() -> None:
-        lines = edited.read_text(encoding="utf-8").splitlines()
+    def edit_jsonl() -> None:
+        path = min((raw / "jsonl").glob("instructions_*.jsonl"))
+        lines = path.read_text(encoding="utf-8").splitlines()
         record = json.loads(lines[0])
         record["output"] += " This answer was revised after review."
-        edited.write_text("\n".join([json.dumps(record, ensure_ascii=False), *lines[1:]]) + "\n", encoding="utf-8")
+        path.write_text("\n".join([json.dumps(record, ensure_ascii=False), *lines[1:]]) + "\n", encoding="utf-8")
+
+    def edit_csv() -> None:
+        path = min((raw / "csv").glob("titles_*.csv"))
+        with path.open("a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow(["s9999", "Movie", "Harbour Lights", "", "", "", "", "2021", "", "", "Drama", "A lighthouse keeper and a young fisher find an old logbook that changes their village."])
+
+    def edit_html() -> None:
+        # An article the phrase filter keeps, so that the edit reaches the splits.
+        path = min(page for page in (raw / "html").glob("guide_*.html") if " ai " not in page.read_text(encoding="utf-8").lower())
+        page = path.read_text(encoding="utf-8")
+        path.write_text(page.replace("</article>", "<p>Update: readers asked for a shorter version of these steps, added below the first.</p></article>"), encoding="utf-8")
 
     def add_one_file() -> None:
         added.write_text(json.dumps({"instruction": "Name a fruit that is yellow when ripe.", "input": "", "output": "A banana is yellow when it is ripe, and it is sweet and soft to eat."}) + "\n", encoding="utf-8")
 
+    # Three single-file edits, one per format, so that one slow run (a GC pause, a busy core)
+    # does not decide the ratio: the ratios use the median of the three.
+    edits = [("JSONL file changed", edit_jsonl), ("CSV file changed", edit_csv), ("HTML file changed", edit_html)]
     scenarios = [
         ("full (nothing cached)", lambda: None),
-        ("one file changed", edit_one_record),
+        *edits,
         ("one file added", add_one_file),
         ("one file removed", added.unlink),
     ]
@@ -200,12 +218,11 @@ def main() -> None:
     for step in steps:
         print(f"| {step} | " + " | ".join(f"{run.get(step, 0.0):.2f}" for run in results.values()) + " |")
     full = results["full (nothing cached)"]
-    changed = results["one file changed"]
-    plaintext_ratio = changed["plaintext"] / full["plaintext"]
-    job_ratio = changed["job"] / full["job"]
+    plaintext_ratio = statistics.median(results[name]["plaintext"] for name, _ in edits) / full["plaintext"]
+    job_ratio = statistics.median(results[name]["job"] for name, _ in edits) / full["job"]
     print()
-    print(f"plaintext, one file changed / full: {plaintext_ratio:.3f} (goal <= 0.10)")
-    print(f"dataset job, one file changed / full: {job_ratio:.3f} (goal <= 0.30)")
+    print(f"plaintext, one file changed / full (median of the {len(edits)} edits): {plaintext_ratio:.3f} (goal <= 0.10)")
+    print(f"dataset job, one file changed / full (median of the {len(edits)} edits): {job_ratio:.3f} (goal <= 0.30)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

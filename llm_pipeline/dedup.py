@@ -178,8 +178,8 @@ class BandIndex:
 
     def band_keys(self, signature: np.ndarray) -> list[int]:
         bands = signature[: self._bands * self._rows].astype(np.uint64).reshape(self._bands, self._rows)
-        with np.errstate(over="ignore"):  # wrapping multiplication is the hash
-            return (bands * self._multipliers).sum(axis=1, dtype=np.uint64).tolist()
+        # Wrapping uint64 arithmetic is the hash (numpy arrays wrap silently; only scalars warn).
+        return (bands * self._multipliers).sum(axis=1, dtype=np.uint64).tolist()
 
     def insert(self, key: int, signature: np.ndarray, band_keys: list[int] | None = None) -> None:
         for band_key, table in zip(band_keys or self.band_keys(signature), self._tables):
