@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -387,33 +388,50 @@ class _BatchEncoder:
         first_ids = self._encode(firsts, add_special_tokens=True)
         second_ids = self._encode(seconds, add_special_tokens=False) if any(supervised) else [[]] * n
 
-        out: dict[str, list] = {name: [] for name in _ENCODED_FEATURES}
         eos = self.tokenizer.eos_token_id
+        encoded: list[_Encoded] = []
         for i in range(n):
             first = first_ids[i]
             if first and first[-1] == eos:
                 first = first[:-1]  # a post-processor that appends EOS itself; we add it once, below
             if supervised[i]:
-                encoded = _encode_supervised(first, second_ids[i], eos, self.settings, self.special_prefix)
+                encoded.append(_encode_supervised(first, second_ids[i], eos, self.settings, self.special_prefix))
             else:
-                encoded = _encode_text(first, eos, self.settings)
-            out["id"].append(batch["id"][i])
-            out["source"].append(batch["source"][i])
-            out["input_ids"].append(encoded.ids)
-            out["attention_mask"].append([1] * len(encoded.ids))
-            out["labels"].append(encoded.labels)
-            out[_DROP_COLUMN].append(encoded.drop_reason)
-            out[_TRUNCATED_COLUMN].append(encoded.truncated)
-            out[_LENGTH_COLUMN].append(len(encoded.ids))
-            out[_FULL_LENGTH_COLUMN].append(encoded.full_length)
-            out[_TEXT_COLUMN].append(not supervised[i])
-        return out
+                encoded.append(_encode_text(first, eos, self.settings))
+        # Built as Arrow arrays from flat numpy ones: converting Python lists of ids to Arrow
+        # would cost more than the tokenizer itself.
+        lengths = np.fromiter((len(item.ids) for item in encoded), dtype=np.int64, count=n)
+        flat_ids = np.fromiter(itertools.chain.from_iterable(item.ids for item in encoded), dtype=np.int32, count=int(lengths.sum()))
+        masked = np.fromiter((item.masked for item in encoded), dtype=np.int64, count=n)
+        position = np.arange(flat_ids.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        flat_labels = np.where(position < np.repeat(masked, lengths), IGNORE_INDEX, flat_ids).astype(np.int32)
+        columns = {
+            "id": pa.array(batch["id"], pa.string()),
+            "source": pa.array(batch["source"], pa.string()),
+            "input_ids": _list_array(flat_ids, lengths),
+            "attention_mask": _list_array(np.ones(flat_ids.size, dtype=np.int8), lengths),
+            "labels": _list_array(flat_labels, lengths),
+            _DROP_COLUMN: pa.array([item.drop_reason for item in encoded], pa.string()),
+            _TRUNCATED_COLUMN: pa.array([item.truncated for item in encoded], pa.bool_()),
+            _LENGTH_COLUMN: pa.array(lengths, pa.int32()),
+            _FULL_LENGTH_COLUMN: pa.array([item.full_length for item in encoded], pa.int32()),
+            _TEXT_COLUMN: pa.array([not value for value in supervised], pa.bool_()),
+        }
+        return pa.table(columns, schema=_ENCODED_FEATURES.arrow_schema)
+
+
+def _list_array(flat: np.ndarray, lengths: np.ndarray) -> pa.ListArray:
+    """Rows of `lengths` items each, cut from `flat` in order."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
 
 
 @dataclass(frozen=True)
 class _Encoded:
     ids: list[int]
-    labels: list[int]
+    masked: int
+    """Leading positions whose label is IGNORE_INDEX (the prompt); every later label is its id."""
     full_length: int
     """Tokens before any cut."""
     truncated: bool = False
@@ -425,12 +443,12 @@ def _encode_text(ids: list[int], eos: int, settings: TokenizeSettings) -> _Encod
     ids = ids + [eos]
     full = len(ids)
     if settings.packing or full <= settings.max_length:
-        return _Encoded(ids, list(ids), full, drop_reason=_no_target_reason(len(ids) - 1))
+        return _Encoded(ids, 0, full, drop_reason=_no_target_reason(len(ids) - 1))
     if settings.overlength == "drop":
-        return _Encoded([], [], full, drop_reason=REASON_RECORD_TOO_LONG)
+        return _Encoded([], 0, full, drop_reason=REASON_RECORD_TOO_LONG)
     # Cut at the end, EOS included: an EOS after a cut would teach the model to stop mid-sentence.
     ids = ids[: settings.max_length]
-    return _Encoded(ids, list(ids), full, truncated=True, drop_reason=_no_target_reason(len(ids) - 1))
+    return _Encoded(ids, 0, full, truncated=True, drop_reason=_no_target_reason(len(ids) - 1))
 
 
 def _encode_supervised(
@@ -442,30 +460,29 @@ def _encode_supervised(
     truncated = False
     if settings.source_max_len and len(prompt) > settings.source_max_len:
         if drop:
-            return _Encoded([], [], full, drop_reason=REASON_PROMPT_TOO_LONG)
+            return _Encoded([], 0, full, drop_reason=REASON_PROMPT_TOO_LONG)
         prompt = _cut_prompt(prompt, settings.source_max_len, special_prefix)
         truncated = True
     response = response + [eos]
     if settings.target_max_len and len(response) > settings.target_max_len:
         if drop:
-            return _Encoded([], [], full, drop_reason=REASON_RESPONSE_TOO_LONG)
+            return _Encoded([], 0, full, drop_reason=REASON_RESPONSE_TOO_LONG)
         response = _cut_response(response, settings.target_max_len)
         truncated = True
     if len(prompt) >= settings.max_length and not settings.train_on_source:
         # Nothing of the response would fit: no policy can keep a record worth learning from.
-        return _Encoded([], [], full, drop_reason=REASON_PROMPT_FILLS_MAX_LENGTH)
+        return _Encoded([], 0, full, drop_reason=REASON_PROMPT_FILLS_MAX_LENGTH)
     if len(prompt) + len(response) > settings.max_length:
         if drop:
-            return _Encoded([], [], full, drop_reason=REASON_RECORD_TOO_LONG)
+            return _Encoded([], 0, full, drop_reason=REASON_RECORD_TOO_LONG)
         prompt = prompt[: settings.max_length]  # only with train_on_source can the prompt alone overflow
         response = _cut_response(response, settings.max_length - len(prompt))
         truncated = True
     ids = prompt + response
-    prompt_labels = list(prompt) if settings.train_on_source else [IGNORE_INDEX] * len(prompt)
-    labels = prompt_labels + response
+    masked = 0 if settings.train_on_source else len(prompt)
     # Labels after position 0 that enter the loss (token ids are never IGNORE_INDEX).
     learned = len(ids) - 1 if settings.train_on_source else len(response) - (0 if prompt else 1)
-    return _Encoded(ids, labels, full, truncated=truncated, drop_reason=_no_target_reason(learned))
+    return _Encoded(ids, masked, full, truncated=truncated, drop_reason=_no_target_reason(learned))
 
 
 def _cut_prompt(prompt: list[int], limit: int, special_prefix: int) -> list[int]:
@@ -555,7 +572,7 @@ def pack(encoded: datasets.Dataset, max_length: int, num_proc: int = 1) -> datas
     )
     if len(plan_dataset) == 0:
         return datasets.Dataset.from_dict({column: [] for column in _PACKED_FEATURES}, features=_PACKED_FEATURES)
-    rows = plan_dataset.map(
+    rows = plan_dataset.with_format("arrow").map(
         _RowBuilder(encoded.select_columns(["id", "source", "input_ids", "labels"])),
         batched=True,
         num_proc=num_proc if num_proc > 1 and len(plan_dataset) >= num_proc else None,
@@ -564,6 +581,7 @@ def pack(encoded: datasets.Dataset, max_length: int, num_proc: int = 1) -> datas
         desc="pack",
     )
     # A row holding only a 1-token continuation has no usable label; it carries nothing to learn.
+    rows = rows.with_format(None)
     useful = _rows_with_targets(rows)
     return rows if useful.all() else rows.select(np.flatnonzero(useful))
 
@@ -586,40 +604,55 @@ def _rows_with_targets(rows: datasets.Dataset) -> np.ndarray:
 
 
 class _RowBuilder:
-    """Concatenates the planned pieces of each row; position ids and labels restart per piece."""
+    """Concatenates the planned pieces of each row; position ids and labels restart per piece.
+
+    Works on Arrow tables and numpy index arithmetic: a batch of rows is one gather from the
+    records' token arrays, with no Python list per token.
+    """
 
     def __init__(self, records: datasets.Dataset) -> None:
-        self.records = records
+        self.records = records.with_format("arrow")
 
-    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        needed = sorted({index for row in batch["record"] for index in row})
-        fetched = self.records[needed]
-        where = {index: position for position, index in enumerate(needed)}
-        out: dict[str, list] = {name: [] for name in _PACKED_FEATURES}
-        for records, starts, ends in zip(batch["record"], batch["start"], batch["end"]):
-            ids: list[int] = []
-            labels: list[int] = []
-            positions: list[int] = []
-            row_ids: list[str] = []
-            row_sources: list[str] = []
-            for index, start, end in zip(records, starts, ends):
-                at = where[index]
-                ids.extend(fetched["input_ids"][at][start:end])
-                piece_labels = fetched["labels"][at][start:end]
-                # The first token of a piece would be predicted from the previous record's last one.
-                labels.append(IGNORE_INDEX)
-                labels.extend(piece_labels[1:])
-                positions.extend(range(end - start))
-                if not row_ids or row_ids[-1] != fetched["id"][at]:
-                    row_ids.append(fetched["id"][at])
-                    row_sources.append(fetched["source"][at])
-            out["id"].append(ROW_ID_SEPARATOR.join(row_ids))
-            out["source"].append(ROW_SOURCE_SEPARATOR.join(row_sources))
-            out["input_ids"].append(ids)
-            out["attention_mask"].append([1] * len(ids))
-            out["labels"].append(labels)
-            out["position_ids"].append(positions)
-        return out
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        plan = batch.column("record").combine_chunks()
+        piece_record = plan.values.to_numpy()
+        pieces_per_row = np.diff(plan.offsets.to_numpy())
+        piece_start = batch.column("start").combine_chunks().values.to_numpy()
+        piece_length = batch.column("end").combine_chunks().values.to_numpy() - piece_start
+        needed, local = np.unique(piece_record, return_inverse=True)
+        fetched = self.records[needed.tolist()]
+        tokens = fetched.column("input_ids").combine_chunks()
+        labels = fetched.column("labels").combine_chunks()
+        # Where each piece's tokens sit in the records' flat arrays, and where they go in the rows'.
+        source_start = tokens.offsets.to_numpy()[local] + piece_start
+        target_start = np.cumsum(piece_length) - piece_length
+        total = int(piece_length.sum())
+        gather = np.repeat(source_start - target_start, piece_length) + np.arange(total)
+        row_ids = tokens.values.to_numpy()[gather]
+        row_labels = labels.values.to_numpy()[gather].copy()
+        # The first token of a piece would be predicted from the previous record's last one.
+        row_labels[target_start] = IGNORE_INDEX
+        positions = (np.arange(total) - np.repeat(target_start, piece_length)).astype(np.int32)
+        row_of_piece = np.repeat(np.arange(len(pieces_per_row)), pieces_per_row)
+        row_lengths = np.bincount(row_of_piece, weights=piece_length, minlength=len(pieces_per_row)).astype(np.int64)
+        record_ids = fetched.column("id").to_pylist()
+        record_sources = fetched.column("source").to_pylist()
+        joined_ids, joined_sources = [], []
+        first = 0
+        for count in pieces_per_row.tolist():
+            members = list(dict.fromkeys(local[first : first + count].tolist()))  # a continued text once
+            joined_ids.append(ROW_ID_SEPARATOR.join(record_ids[member] for member in members))
+            joined_sources.append(ROW_SOURCE_SEPARATOR.join(record_sources[member] for member in members))
+            first += count
+        columns = {
+            "id": pa.array(joined_ids, pa.string()),
+            "source": pa.array(joined_sources, pa.string()),
+            "input_ids": _list_array(row_ids, row_lengths),
+            "attention_mask": _list_array(np.ones(total, dtype=np.int8), row_lengths),
+            "labels": _list_array(row_labels, row_lengths),
+            "position_ids": _list_array(positions, row_lengths),
+        }
+        return pa.table(columns, schema=_PACKED_FEATURES.arrow_schema)
 
 
 # ----------------------------------------------------------------------------------------------
