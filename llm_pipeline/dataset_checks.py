@@ -19,6 +19,7 @@ from llm_pipeline.dedup import BandIndex
 from llm_pipeline.document import Record, content_id
 from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
 from llm_pipeline.row_cache import KEY, RowCache
+from llm_pipeline.tokenize import ROW_ID_SEPARATOR
 from llm_pipeline.split import normalize_prompt
 
 IGNORE_INDEX = -100
@@ -180,14 +181,44 @@ def dropped_share(records_in: int, reasons: Iterable[str], count_duplicates: boo
 # --- tokenized labels ------------------------------------------------------------------------
 
 
-def rows_without_targets(split: datasets.Dataset) -> list[str]:
-    """Ids of tokenized rows whose labels are all masked: they would train on nothing, silently."""
-    empty = []
-    for batch in split.iter(batch_size=1000):
-        for row_id, labels in zip(batch["id"], batch["labels"]):
-            if all(label == IGNORE_INDEX for label in labels):
-                empty.append(row_id)
-    return empty
+def records_without_targets(split: datasets.Dataset) -> list[str]:
+    """Ids of the records in a tokenized split none of whose labels enter the loss: they would
+    train on nothing, silently.
+
+    Counted per record, not per row: in a packed row (`position_ids` restarting at 0 where a
+    record's piece begins) a record with every label masked can sit beside others that have
+    targets; a text continued over several rows counts the labels of all its pieces. The label
+    at the first token of a piece is never predicted, so it does not count.
+    """
+    table = split.with_format("arrow")[:]
+    if len(table) == 0:
+        return []
+    labels = table.column("labels").combine_chunks()
+    flat_labels = pc.list_flatten(labels).to_numpy(zero_copy_only=False)
+    row_of_token = pc.list_parent_indices(labels).to_numpy()
+    if "position_ids" in table.column_names:
+        starts = pc.list_flatten(table.column("position_ids").combine_chunks()).to_numpy(zero_copy_only=False) == 0
+    else:
+        starts = np.zeros(flat_labels.size, dtype=bool)
+    row_lengths = pc.list_value_length(labels).to_numpy(zero_copy_only=False)
+    first_of_row = np.cumsum(row_lengths) - row_lengths
+    starts[first_of_row[row_lengths > 0]] = True  # every row begins a piece
+    piece_of_token = np.cumsum(starts) - 1
+    learned = (flat_labels != IGNORE_INDEX) & ~starts
+    learned_per_piece = np.bincount(piece_of_token[learned], minlength=int(starts.sum()))
+    pieces_per_row = np.bincount(row_of_token[starts], minlength=len(table))
+    learned_per_record: dict[str, int] = {}
+    piece = 0
+    for row_id, count in zip(table.column("id").to_pylist(), pieces_per_row.tolist()):
+        members = row_id.split(ROW_ID_SEPARATOR)
+        if len(members) == count:
+            totals = learned_per_piece[piece : piece + count].tolist()
+        else:  # not laid out by our packer: judge the row as one unit
+            members, totals = [row_id], [int(learned_per_piece[piece : piece + count].sum())]
+        for member, total in zip(members, totals):
+            learned_per_record[member] = learned_per_record.get(member, 0) + total
+        piece += count
+    return [record for record, total in learned_per_record.items() if total == 0]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import dagster as dg
 import datasets
 import pytest
 
-from llm_pipeline.dataset_checks import id_balance, label_report, near_duplicate_prompts, shingles
+from llm_pipeline.dataset_checks import id_balance, label_report, near_duplicate_prompts, records_without_targets, shingles
 from llm_pipeline.definitions import defs, pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
@@ -82,6 +82,22 @@ def test_label_report_finds_each_kind_of_fault():
 def write_jsonl(path, texts: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
+
+
+def test_records_without_targets_are_found_inside_packed_rows():
+    M = -100
+    packed = datasets.Dataset.from_dict(
+        {
+            # Row 0: record a (learns its 2nd and 3rd token), then b with every label masked.
+            # Rows 1-2: text c, continued; only its piece in row 2 has a label after its first token.
+            "id": ["a+b", "c", "c+d"],
+            "labels": [[M, 5, 6, M, M, M], [M, M], [M, 7, M, 8]],
+            "position_ids": [[0, 1, 2, 0, 1, 2], [0, 1], [0, 1, 0, 1]],
+        }
+    )
+    assert records_without_targets(packed) == ["b"]
+    unpacked = datasets.Dataset.from_dict({"id": ["x", "y"], "labels": [[M, 3], [4, M]]})
+    assert records_without_targets(unpacked) == ["y"]  # y's only label sits at position 0: never predicted
 
 
 def test_dataset_checks_pass_on_real_outputs_and_catch_a_mix_of_two_runs(raw_data_dir, tmp_path):

@@ -19,7 +19,7 @@ from llm_pipeline.dataset_checks import (
     label_report,
     near_duplicate_prompts,
     prompt_signature_cache,
-    rows_without_targets,
+    records_without_targets,
     shared_prompts,
 )
 from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE
@@ -196,10 +196,14 @@ def filtered_dropped_share_bounded(config: DroppedShareConfig, data_dir: DataDir
     )
 
 
-@dg.asset_check(asset="tokenized", blocking=True, description="Every tokenized record has at least one unmasked label.")
+@dg.asset_check(
+    asset="tokenized",
+    blocking=True,
+    description="Every tokenized record has at least one label that enters the loss (counted per record, also inside packed rows).",
+)
 def tokenized_has_targets(data_dir: DataDirResource) -> dg.AssetCheckResult:
     parts = datasets.load_from_disk(str(data_dir.layout.stage("tokenized")))
-    empty = {name: rows_without_targets(split) for name, split in parts.items()}
+    empty = {name: records_without_targets(split) for name, split in parts.items()}
     count = sum(len(ids) for ids in empty.values())
     return dg.AssetCheckResult(
         passed=count == 0,
