@@ -44,6 +44,14 @@ def test_full_fine_tune_with_adamw_takes_16_bytes_per_parameter_before_activatio
     assert 100 * GIB < estimate.total < 160 * GIB  # the well-known "a 7B full fine-tune does not fit in 80 GB"
 
 
+def test_fsdp_splits_the_training_state_between_processes_but_not_the_activations():
+    alone = estimate_memory(LLAMA_7B, plan())
+    sharded = estimate_memory(LLAMA_7B, plan(sharded_over=8))
+    assert sharded.weights + sharded.gradients + sharded.optimizer == 16 * LLAMA_7B.parameters / 8
+    assert (sharded.activations, sharded.logits) == (alone.activations, alone.logits)
+    assert sharded.total < 80 * GIB < alone.total  # a 7B full fine-tune fits eight 80 GB devices with FSDP
+
+
 def test_lora_and_qlora_shrink_the_weights_and_train_only_the_adapters():
     lora = estimate_memory(LLAMA_7B, plan(method="lora"))
     assert lora.weights == 2 * LLAMA_7B.parameters + 4 * LLAMA_7B.adapter_parameters

@@ -17,6 +17,7 @@ METHODS = ("full", "lora", "qlora")
 SCHEDULERS = ("cosine", "constant_with_warmup", "linear", "constant", "cosine_with_restarts", "polynomial")
 QUANT_TYPES = ("nf4", "fp4")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+FSDP_STATE_DICT_TYPES = ("FULL_STATE_DICT", "SHARDED_STATE_DICT")
 COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
 # Optimizers known to run here; the paged / 8-bit ones are bitsandbytes' (on CPU bitsandbytes
 # falls back to a non-paged optimizer with a warning).
@@ -131,6 +132,17 @@ class TrainingConfig:
     num_processes: int = _help(
         1, "Training processes launched by `accelerate launch` (DDP): one per GPU; on CPU, processes over gloo."
     )
+    fsdp: bool = _help(
+        False, "Fully Sharded Data Parallel (FSDP2) over the `num_processes` processes instead of DDP: parameters, "
+        "gradients and optimizer states are split between the processes instead of copied to each (for a model "
+        "whose full training state does not fit one device). `gradient_checkpointing` then uses FSDP's own "
+        "activation checkpointing. Not with `qlora`."
+    )
+    fsdp_cpu_offload: bool = _help(False, "With FSDP: keep parameters and gradients in CPU memory between uses (slower, frees device memory).")
+    fsdp_state_dict_type: str = _help(
+        "FULL_STATE_DICT", "With FSDP: checkpoints as FULL_STATE_DICT (one Hugging Face-compatible file) | "
+        "SHARDED_STATE_DICT (one file per process; faster to write for large models)."
+    )
     memory_preflight: bool = _help(
         True, "Before loading the model, estimate the memory the plan needs and refuse to start when it cannot fit."
     )
@@ -149,6 +161,7 @@ class TrainingConfig:
             "precision": PRECISIONS,
             "qlora_quant_type": QUANT_TYPES,
             "qlora_compute_dtype": COMPUTE_DTYPES,
+            "fsdp_state_dict_type": FSDP_STATE_DICT_TYPES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -182,6 +195,10 @@ class TrainingConfig:
         for name in ("early_stopping_patience", "max_memory_mb"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0; got {getattr(self, name)!r}")
+        if self.fsdp and self.num_processes < 2:
+            problems.append("fsdp shards the model over several processes: set num_processes to 2 or more (one per GPU)")
+        if self.fsdp and self.method == "qlora":
+            problems.append("fsdp with method qlora is not supported: use method lora or full with fsdp, or qlora with DDP (fsdp: false)")
         if not (self.max_steps == -1 or self.max_steps > 0):
             problems.append(f"max_steps must be -1 (use num_train_epochs) or a positive integer; got {self.max_steps!r}")
         if not (self.data_seed == -1 or self.data_seed >= 0):

@@ -101,6 +101,8 @@ class TrainingPlan:
     fused_attention: bool = False
     """True on CUDA, where SDPA does not materialize the attention scores."""
     cpu: bool = False
+    sharded_over: int = 1
+    """Processes that FSDP shards weights, gradients and optimizer states over (1: each holds all)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ def estimate_memory(shape: ModelShape, plan: TrainingPlan) -> MemoryEstimate:
         weights += 4.0 * trainable
     gradients = 4.0 * trainable
     optimizer = OPTIMIZER_STATE_BYTES[plan.optim] * trainable
+    # FSDP keeps 1/n of each on every process; the one layer gathered at a time is in the slack.
+    weights, gradients, optimizer = (value / plan.sharded_over for value in (weights, gradients, optimizer))
 
     s, b, h, a = plan.sequence_length, plan.batch_size, shape.hidden_size, shape.num_heads
     per_h, per_i = ACTIVATION_BYTES[activation_bytes]

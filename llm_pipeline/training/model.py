@@ -60,7 +60,7 @@ def _build_full(config: TrainingConfig):
     model = _load_base(config, quantized=False)
     for parameter in model.parameters():
         parameter.requires_grad_(True)
-    if config.gradient_checkpointing:
+    if config.gradient_checkpointing and not config.fsdp:  # FSDP checkpoints activations itself (train.py)
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model
 
@@ -150,7 +150,7 @@ def _add_lora(model, config: TrainingConfig):
             use_gradient_checkpointing=config.gradient_checkpointing,
             gradient_checkpointing_kwargs={"use_reentrant": False},
         )
-    elif config.gradient_checkpointing:
+    elif config.gradient_checkpointing and not config.fsdp:  # FSDP checkpoints activations itself (train.py)
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     all_linear = config.lora_target_modules == [ALL_LINEAR]

@@ -59,6 +59,7 @@ METADATA_KEYS = (
     "precision",
     "packed",
     "processes",
+    "parallelism",
     "device",
 )
 
@@ -219,7 +220,6 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         EarlyStoppingCallback,
         Trainer,
         TrainerCallback,
-        TrainingArguments,
         set_seed,
     )
     from transformers.trainer_callback import PrinterCallback
@@ -236,40 +236,10 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     if config.tensorboard:
         os.environ["TENSORBOARD_LOGGING_DIR"] = str(output_dir / TENSORBOARD_DIR_NAME)
 
-    args = TrainingArguments(
-        output_dir=config.output_dir,
-        optim=config.optim,
-        per_device_train_batch_size=config.per_device_train_batch_size,
-        per_device_eval_batch_size=config.per_device_eval_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler_type,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        num_train_epochs=config.num_train_epochs,
-        max_steps=config.max_steps,
-        eval_strategy="steps",
-        eval_steps=config.eval_steps,
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=config.load_best_model_at_end or config.early_stopping_patience > 0,
-        metric_for_best_model="eval_loss",
-        greater_is_better=False,
-        seed=config.seed,
-        data_seed=None if config.data_seed < 0 else config.data_seed,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
-        use_cpu=not cuda,
-        dataloader_pin_memory=cuda,
-        ddp_find_unused_parameters=False,  # every trainable weight is used in every step
-        remove_unused_columns=False,  # the splits hold exactly the model's columns (see _load_splits)
-        disable_tqdm=True,
-        report_to=["tensorboard"] if config.tensorboard else "none",
-    )  # creating the arguments also joins the process group of a distributed launch
+    if config.fsdp and not cuda:
+        # accelerate turns a CPU launch with an FSDP plugin into plain DDP; say so instead of pretending.
+        raise ValueError("fsdp shards the model over CUDA devices; on a machine without GPUs the processes can only run DDP: set fsdp: false")
+    args = training_arguments(config, precision, cuda)  # joins the process group of a distributed launch
 
     # One process decides (and clears stale checkpoints) first; the others then read the same answer.
     with args.main_process_first(desc="checkpoint folder"):
@@ -354,6 +324,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         "precision": precision,
         "packed": packed,
         "processes": int(args.world_size),
+        "parallelism": "fsdp" if trainer.is_fsdp_enabled else ("ddp" if args.world_size > 1 else "one process"),
         "device": _describe_device(trainer.args.device),
     }
     model_path = _save_final(trainer, tokenizer, output_dir, metadata)
@@ -367,6 +338,61 @@ def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
     if kept_best and state.best_metric is not None:
         return float(state.best_metric)
     return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def training_arguments(config: TrainingConfig, precision: str, cuda: bool):
+    """transformers' TrainingArguments for the config (creating them joins a distributed launch's process group)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=config.output_dir,
+        optim=config.optim,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=config.load_best_model_at_end or config.early_stopping_patience > 0,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        seed=config.seed,
+        data_seed=None if config.data_seed < 0 else config.data_seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not cuda,
+        dataloader_pin_memory=cuda,
+        ddp_find_unused_parameters=False,  # every trainable weight is used in every step
+        fsdp=True if config.fsdp else None,
+        fsdp_config=fsdp_settings(config) if config.fsdp else None,
+        remove_unused_columns=False,  # the splits hold exactly the model's columns (see _load_splits)
+        disable_tqdm=True,
+        report_to=["tensorboard"] if config.tensorboard else "none",
+    )
+
+
+def fsdp_settings(config: TrainingConfig) -> dict:
+    """The FSDP2 settings of transformers' Trainer: decoder layers wrapped, sharded after forward."""
+    return {
+        "version": 2,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",  # the model's `_no_split_modules` (LlamaDecoderLayer, ...)
+        "reshard_after_forward": True,
+        "cpu_offload": config.fsdp_cpu_offload,
+        "state_dict_type": config.fsdp_state_dict_type,
+        # FSDP's own: the model's checkpointing would gather every layer's weights a second time in backward.
+        "activation_checkpointing": config.gradient_checkpointing,
+    }
 
 
 def preflight(config: TrainingConfig, precision: str, sequence_length: int, device_type: str, processes: int):
@@ -391,6 +417,7 @@ def preflight(config: TrainingConfig, precision: str, sequence_length: int, devi
         double_quant=config.qlora_double_quant,
         fused_attention=device_type == "cuda",
         cpu=device_type != "cuda",
+        sharded_over=processes if config.fsdp else 1,
     )
     if config.max_memory_mb:
         available = config.max_memory_mb * 2**20
