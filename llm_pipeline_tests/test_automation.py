@@ -6,7 +6,10 @@ The instance's history (materializations, check results, raw observations) is wr
 with `dg.evaluate_automation_conditions`, once per automation sensor, as the daemon would.
 """
 
+import uuid
+
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG  # the tag a materialization's data version travels in
 
 from llm_pipeline.definitions import defs
 from llm_pipeline.defs.automation import dataset_automation_sensor, training_automation_sensor
@@ -49,10 +52,16 @@ def blocking_checks(asset: str) -> list[str]:
     return sorted(key.name for key in graph.asset_check_keys if key.asset_key.to_user_string() == asset and graph.get_check_spec(key).blocking)
 
 
-def report_built(instance: dg.DagsterInstance, assets: list[str], failing: set[str] = frozenset()) -> None:
-    """Record that a run built these assets and ran their blocking checks (all pass but `failing`)."""
+def report_built(
+    instance: dg.DagsterInstance, assets: list[str], failing: set[str] = frozenset(), versions: dict[str, str] | None = None
+) -> None:
+    """Record that a run built these assets and ran their blocking checks (all pass but `failing`).
+
+    Each materialization carries a new data version unless `versions` names the one it had.
+    """
     for asset in assets:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset))
+        version = (versions or {}).get(asset) or uuid.uuid4().hex
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset, tags={DATA_VERSION_TAG: version}))
         for check in blocking_checks(asset):
             instance.report_runless_asset_event(dg.AssetCheckEvaluation(dg.AssetKey(asset), check, passed=check not in failing))
 
@@ -143,3 +152,23 @@ def test_a_failed_check_on_the_direct_parent_also_holds_the_checkpoint():
     assert daemon.tick("training") == set()
     report_built(instance, ["tokenized"])
     assert daemon.tick("training") == TRAINING_ASSETS
+
+
+def test_the_checkpoint_follows_new_tokens_not_every_dataset_run():
+    instance = dg.DagsterInstance.ephemeral()
+    daemon = Daemon(instance)
+    same = {"tokenized": "tokens-v1", "base_model": "model-v1"}
+    report_built(instance, [*DATASET_ASSETS, *sorted(TRAINING_ASSETS)], versions=same)  # a fine_tune run
+    assert daemon.tick("dataset") == set() and daemon.tick("training") == set()
+
+    # A dataset run whose change fell away (the edited record was filtered out): the splits are
+    # byte-identical, so tokenized and base_model keep their data versions. No GPU run.
+    report_built(instance, DATASET_ASSETS, versions=same)
+    assert daemon.tick("training") == set()
+    assert daemon.tick("training") == set()
+
+    # New tokens: the checkpoint follows.
+    report_built(instance, DATASET_ASSETS, versions={**same, "tokenized": "tokens-v2"})
+    assert daemon.tick("training") == TRAINING_ASSETS
+    report_built(instance, sorted(TRAINING_ASSETS))
+    assert daemon.tick("training") == set()

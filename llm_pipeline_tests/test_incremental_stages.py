@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import datasets
+from dagster._core.definitions.data_version import DATA_VERSION_TAG  # the tag a materialization's data version travels in
 
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
@@ -83,3 +84,21 @@ def test_a_changed_filter_setting_judges_every_record_again(raw_data_dir, tiny_m
     assert metadata["analyses_from_cache"] == 0 and metadata["records_analysed"] == metadata["records_in"]
     # Only the settings in use keep their cache file: the cache does not grow with every setting tried.
     assert len(list((raw_data_dir / "cache" / "filtered").glob("*.arrow"))) == 1
+
+
+def test_the_base_model_keeps_its_data_version_while_the_training_split_is_the_same(raw_data_dir):
+    def base_model_version() -> str:
+        result = dg.materialize(
+            [*raw_sources, *pipeline_assets],
+            selection=["plaintext", "filtered", "clustered", "splits", "base_model"],
+            resources=local_resources(raw_data_dir),
+            run_config=dg.RunConfig(ops={"splits": {"config": {"validation_ratio": 0.25}}}),
+        )
+        [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path == ["base_model"]]
+        return event.materialization.tags[DATA_VERSION_TAG]
+
+    first = base_model_version()
+    assert base_model_version() == first  # rebuilt from the same split: the same tiny model
+    qa = raw_data_dir / "raw" / "jsonl" / "qa.jsonl"
+    qa.write_text(qa.read_text() + '{"text": "Seed potatoes are planted a hand deep, with the sprouts facing up, in early spring."}\n')
+    assert base_model_version() != first

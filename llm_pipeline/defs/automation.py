@@ -44,14 +44,33 @@ def ancestors(parents: dict[dg.AssetKey, set[dg.AssetKey]], key: dg.AssetKey) ->
     return found
 
 
-def stage_condition(upstream_with_blocking_checks: set[dg.AssetKey]) -> dg.AutomationCondition:
+# Assets that follow their inputs' data versions rather than every materialization: a dataset
+# run whose changes all fall away (a changed record filtered out, say) leaves `tokenized` and
+# `base_model` with their data versions, and a GPU run would only retrain on the same tokens.
+FOLLOW_DATA_VERSIONS = {dg.AssetKey("checkpoint")}
+
+
+def eager_on_data_versions() -> dg.AutomationCondition:
+    """`eager()`, triggered by a new data version of an input instead of any new materialization."""
+    changed = AC.any_deps_match(AC.data_version_changed()).with_label("an input's data version changed")
+    return (
+        AC.in_latest_time_window()
+        & (AC.newly_missing() | changed).since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("eager on data versions")
+
+
+def stage_condition(upstream_with_blocking_checks: set[dg.AssetKey], on_data_versions: bool = False) -> dg.AutomationCondition:
     """`eager()` (built when missing or when anything upstream updates, never mid-run), gated on
     the blocking checks of every ancestor, not only the parents: a stage two steps below a
     failed check must not start either."""
+    eager = eager_on_data_versions() if on_data_versions else AC.eager()
     if not upstream_with_blocking_checks:
-        return AC.eager()
+        return eager
     gate = blocking_checks_passed(upstream_with_blocking_checks)
-    return (AC.eager() & gate).with_label("eager, once upstream blocking checks passed")
+    return (eager & gate).with_label(f"{eager.get_label()}, once upstream blocking checks passed")
 
 
 def automate(
@@ -65,7 +84,8 @@ def automate(
     guarded = {spec.asset_key for check in checks for spec in check.check_specs if spec.blocking}
 
     def with_condition(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.replace_attributes(automation_condition=stage_condition(ancestors(parents, spec.key) & guarded))
+        condition = stage_condition(ancestors(parents, spec.key) & guarded, on_data_versions=spec.key in FOLLOW_DATA_VERSIONS)
+        return spec.replace_attributes(automation_condition=condition)
 
     return list(dg.map_asset_specs(with_condition, assets))
 

@@ -11,7 +11,7 @@ from llm_pipeline.defs.assets.splits import splits
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.document import Rejection
-from llm_pipeline.model_ref import read_model_ref, write_model_ref
+from llm_pipeline.model_ref import model_version, read_model_ref, write_model_ref
 from llm_pipeline.split import TRAIN
 from llm_pipeline.stage_store import atomic_dir, iter_records, load_records, save_rejections
 from llm_pipeline.tokenize import FORMAT_VERSION as TOKENIZE_FORMAT_VERSION
@@ -47,7 +47,9 @@ def base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, data_
         model_config = AutoConfig.from_pretrained(config.model_name_or_path)
         tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
         write_model_ref(layout.models, config.model_name_or_path, origin="configured")
+        version = model_version(config.model_name_or_path, getattr(model_config, "_commit_hash", None) or "")
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(version),
             metadata={
                 "model": dg.MetadataValue.text(config.model_name_or_path),
                 "origin": dg.MetadataValue.text("configured"),
@@ -76,6 +78,8 @@ def base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, data_
 
     model_config = AutoConfig.from_pretrained(target)
     return dg.MaterializeResult(
+        # Same training split and settings, same tiny model: the checkpoint need not follow.
+        data_version=dg.DataVersion(model_version(str(target))),
         metadata={
             "model": dg.MetadataValue.path(str(target)),
             "origin": dg.MetadataValue.text("tiny Llama built locally from the training split"),
