@@ -2,6 +2,7 @@
 
     python -m llm_pipeline_tests.reliability_worker materialize DATA_DIR RUN_CONFIG_JSON GO_FILE
     python -m llm_pipeline_tests.reliability_worker write-records TARGET COUNT
+    python -m llm_pipeline_tests.reliability_worker cache-parse DATA_DIR RAW_NAME
     python -m llm_pipeline_tests.reliability_worker write-dataset TARGET ROWS
     python -m llm_pipeline_tests.reliability_worker rewrite TARGET TIMES
     python -m llm_pipeline_tests.reliability_worker pool-step POOL TIMES_FILE GO_FILE
@@ -76,6 +77,28 @@ def write_records(target: str, count: str) -> int:
     return 0
 
 
+def cache_parse(data_dir: str, name: str) -> int:
+    """Parse raw/NAME of DATA_DIR into the plaintext parse cache, stalled after its last record
+    is written into the entry's staging folder (the way `plaintext` stores a file's parse)."""
+    from llm_pipeline.ingest import IngestReport, IngestSettings, read_raw_file
+    from llm_pipeline.parse_cache import ParsedFileCache
+    from llm_pipeline.paths import DataLayout
+    from llm_pipeline.raw_files import file_digest
+
+    layout = DataLayout(Path(data_dir))
+    path = layout.raw() / name
+    fmt = name.split("/")[0]
+    cache = ParsedFileCache(layout.cache("plaintext"), IngestSettings())
+    report = IngestReport()
+
+    def items():
+        yield from read_raw_file(path, name, fmt, IngestSettings(), report)
+        _stall()
+
+    cache.store(cache.key(name, fmt, file_digest(path)), items(), report)
+    return 0
+
+
 def write_dataset(target: str, rows: str) -> int:
     """`save_dataset` of a train/validation DatasetDict into TARGET, stalled after the first
     Arrow batch of the first split is on disk (the way `tokenized` is written)."""
@@ -130,6 +153,7 @@ def pool_step(pool: str, times_file: str, go: str) -> int:
 COMMANDS = {
     "materialize": materialize,
     "write-records": write_records,
+    "cache-parse": cache_parse,
     "write-dataset": write_dataset,
     "rewrite": rewrite,
     "pool-step": pool_step,

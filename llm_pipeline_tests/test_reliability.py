@@ -298,6 +298,26 @@ def test_a_killed_writers_leftovers_are_removed_by_the_next_write(killed_plainte
     assert leftovers(killed_plaintext_write.data, "plaintext") == []
 
 
+def test_a_parse_killed_mid_cache_entry_is_never_read_back(tmp_path):
+    data = tmp_path / "data"
+    write_good_records(data / "raw")
+    name = next(path.relative_to(data / "raw").as_posix() for path in sorted((data / "raw").rglob("*")) if path.is_file())
+    kill_when_stalled(worker("cache-parse", str(data), name))
+    cache = data / "cache" / "plaintext"
+    assert [path for path in cache.glob("*/.*")], "the kill came before the entry's staging folder existed"
+    assert not [path for path in cache.glob("*/*") if not path.name.startswith(".")], "a half entry is visible"
+
+    result = materialize(data, ["plaintext"])
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert name in metadata["files_parsed_list"].value  # parsed again, not read from the half entry
+    assert not list(cache.glob("*/.*")), "the killed writer's staging folder was not swept"
+    fresh = tmp_path / "fresh"
+    write_good_records(fresh / "raw")
+    assert materialize(fresh, ["plaintext"]).success
+    assert list(iter_records(load_records(data / "plaintext"))) == list(iter_records(load_records(fresh / "plaintext")))
+
+
 def test_a_tokenized_write_killed_mid_save_keeps_the_previous_splits(tmp_path):
     target = tmp_path / "tokenized"
     previous = datasets.Dataset.from_dict({"input_ids": [[1, 2, 3]] * 5, "labels": [[-100, 2, 3]] * 5})
