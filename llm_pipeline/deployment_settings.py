@@ -32,12 +32,26 @@ TRAINING_TOLERATIONS_ENV = "LLM_PIPELINE_TRAINING_TOLERATIONS"
 STEP_CPU_ENV = "LLM_PIPELINE_STEP_CPU"
 STEP_MEMORY_ENV = "LLM_PIPELINE_STEP_MEMORY"
 
+# Both modes: how often the raw-data sensor and the automation sensors look (seconds).
+SENSOR_INTERVAL_ENV = "LLM_PIPELINE_SENSOR_INTERVAL"
+DEFAULT_SENSOR_INTERVAL = 30
+
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 LOCAL_PROTOCOLS = (None, "file", "local")
 
 
 class DeploymentConfigError(ValueError):
     """A deployment variable that cannot work; the message names the variable and the fix."""
+
+
+def sensor_interval(environ: Mapping[str, str]) -> int:
+    """Seconds between two looks of each sensor: how soon a raw change starts a rebuild."""
+    value = environ.get(SENSOR_INTERVAL_ENV, "").strip()
+    if not value:
+        return DEFAULT_SENSOR_INTERVAL
+    if not value.isdigit() or int(value) < 1:
+        raise DeploymentConfigError(f"{SENSOR_INTERVAL_ENV}={value!r}: expected a whole number of seconds, at least 1")
+    return int(value)
 
 
 def deployment_mode(environ: Mapping[str, str]) -> str:

@@ -180,3 +180,25 @@ def running_webserver(module: str, env: Mapping[str, str], log: Path, startup_ti
         yield base_url
     finally:
         stop_process_group(process)
+
+
+@contextlib.contextmanager
+def running_daemon(module: str, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run` for `module` (sensors, run queue) in its own process group.
+
+    Stopping the group also stops the code server it starts and the runs it launched.
+    """
+    daemon = Path(sys.executable).with_name("dagster-daemon")
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(daemon), "run", "-m", module],
+            env={**os.environ, **env},
+            cwd=env.get("DAGSTER_HOME"),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        stop_process_group(process)

@@ -8,6 +8,7 @@ each stage computes.
 """
 
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -15,6 +16,7 @@ import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP
 from llm_pipeline.defs.jobs import GPU_RUN_TAG
+from llm_pipeline.deployment_settings import sensor_interval
 
 AC = dg.AutomationCondition
 
@@ -97,6 +99,7 @@ training_selection = dg.AssetSelection.groups(TRAINING_GROUP)
 dataset_automation_sensor = dg.AutomationConditionSensorDefinition(
     "dataset_automation",
     target=dg.AssetSelection.all() - training_selection,
+    minimum_interval_seconds=sensor_interval(os.environ),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Rebuilds the dataset stages that are missing or whose upstream changed.",
 )
@@ -104,6 +107,7 @@ training_automation_sensor = dg.AutomationConditionSensorDefinition(
     "training_automation",
     target=training_selection,
     run_tags=GPU_RUN_TAG,
+    minimum_interval_seconds=sensor_interval(os.environ),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Retrains once the tokenized data changed and every blocking check upstream passed.",
 )

@@ -8,12 +8,14 @@ own first evaluation, so without it a fresh `dagster dev` would wait for the nex
 
 
 import json
+import os
 
 import dagster as dg
 
 from llm_pipeline.defs.assets.raw import raw_asset_key
 from llm_pipeline.defs.jobs import fine_tune_job
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.deployment_settings import sensor_interval
 from llm_pipeline.paths import RAW_FORMATS
 from llm_pipeline.raw_files import combined_digest, folder_digests
 
@@ -31,7 +33,7 @@ def describe_changes(previous: dict[str, str], current: dict[str, str]) -> dict[
 
 @dg.sensor(
     job=fine_tune_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval(os.environ),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records a new data version of the raw sources when a file under raw/ is added, changed or removed "
     "(cursor: content hashes); the automation sensors then rebuild what depends on them. First look with nothing built: a fine_tune run.",
