@@ -29,10 +29,9 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pyarrow as pa
-from datasets.table import InMemoryTable
 
 from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
-from llm_pipeline.row_cache import KEY, RowCache
+from llm_pipeline.row_cache import KEY, TableCache
 
 IGNORE_INDEX = -100
 """Label value that the cross-entropy loss of Hugging Face models skips."""
@@ -174,7 +173,7 @@ def tokenize_splits(
     splits: datasets.DatasetDict,
     tokenizer,
     settings: TokenizeSettings = TokenizeSettings(),
-    cache: RowCache | None = None,
+    cache: TableCache | None = None,
 ) -> tuple[datasets.DatasetDict, TokenizeReport]:
     """Tokenize (and pack) every split; return the rows and a report of what happened.
 
@@ -188,8 +187,9 @@ def tokenize_splits(
     if tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer has no EOS token; set tokenizer.eos_token before tokenizing")
 
-    encode = _BatchEncoder(tokenizer, settings)
+    encode = _BatchEncoder(tokenizer, settings, cache)
     features = _PACKED_FEATURES if settings.packing else _ROW_FEATURES
+    all_encoded: list[datasets.Dataset] = []
     tokenized_splits: dict[str, datasets.Dataset] = {}
     report = TokenizeReport()
     for name, split in splits.items():
@@ -197,7 +197,10 @@ def tokenize_splits(
             tokenized_splits[name] = datasets.Dataset.from_dict({column: [] for column in features}, features=features)
             report.splits[name] = _split_stats(0, np.zeros(0, np.int64), [], 0, 0, (0, 0), settings.max_length)
             continue
-        encoded = _encode_split(split, encode, settings, name, cache)
+        if cache is not None:
+            cache.count(column_values(split, "id"))
+        encoded = _encode_split(split, encode, settings, name)
+        all_encoded.append(encoded)
         reasons = column_values(encoded, _DROP_COLUMN)
         is_dropped = np.asarray([bool(reason) for reason in reasons], dtype=bool)
         dropped_rows = np.flatnonzero(is_dropped)
@@ -222,45 +225,27 @@ def tokenize_splits(
             max_length=settings.max_length,
         )
         tokenized_splits[name] = rows
+    if cache is not None:  # this run's encodings, and only those, are the cache from now on
+        cache.save_from(itertools.chain.from_iterable(_cache_rows(encoded) for encoded in all_encoded))
     return datasets.DatasetDict(tokenized_splits), report
 
 
-def _encode_split(
-    split: datasets.Dataset, encode: _BatchEncoder, settings: TokenizeSettings, name: str, cache: RowCache | None
-) -> datasets.Dataset:
-    """Every record of the split encoded (`_ENCODED_FEATURES`), in order; cached ones read back."""
+def _encode_split(split: datasets.Dataset, encode: _BatchEncoder, settings: TokenizeSettings, name: str) -> datasets.Dataset:
+    """Every record of the split encoded (`_ENCODED_FEATURES`), in order (cached ones read back)."""
+    return split.map(
+        encode,
+        batched=True,
+        num_proc=settings.num_proc if settings.num_proc > 1 and len(split) >= settings.num_proc else None,
+        remove_columns=split.column_names,
+        features=_ENCODED_FEATURES,
+        desc=f"tokenize {name}",
+    )
 
-    def run(records: datasets.Dataset) -> datasets.Dataset:
-        return records.map(
-            encode,
-            batched=True,
-            num_proc=settings.num_proc if settings.num_proc > 1 and len(records) >= settings.num_proc else None,
-            remove_columns=records.column_names,
-            features=_ENCODED_FEATURES,
-            desc=f"tokenize {name}",
-        )
 
-    if cache is None:
-        return run(split)
-    ids = column_values(split, "id")
-    found, cached = cache.get_table(ids)
-    schema = _ENCODED_FEATURES.arrow_schema
-    parts, positions = [], []
-    if found.any():
-        hits = np.flatnonzero(found)
-        origin = split.select(hits).select_columns(["id", "source"]).with_format("arrow")[:]
-        columns = [origin["id"], origin["source"], *(cached[column] for column in _CACHED_COLUMNS)]
-        parts.append(pa.Table.from_arrays(columns, names=["id", "source", *_CACHED_COLUMNS]).cast(schema))
-        positions.append(hits)
-    missing = np.flatnonzero(~found)
-    if missing.size:
-        fresh = run(split.select(missing) if found.any() else split).with_format("arrow")[:]
-        cache.put_table([ids[index] for index in missing], fresh.select(_CACHED_COLUMNS))
-        parts.append(fresh.select(schema.names).cast(schema))
-        positions.append(missing)
-    order = np.argsort(np.concatenate(positions), kind="stable")  # back to the split's order
-    table = pa.concat_tables(parts).take(pa.array(order))
-    return datasets.Dataset(InMemoryTable(table), info=datasets.DatasetInfo(features=_ENCODED_FEATURES))
+def _cache_rows(encoded: datasets.Dataset, batch_rows: int = 8192):
+    """The encoded records as rows of `ENCODING_CACHE_SCHEMA`, a batch at a time."""
+    for batch in encoded.with_format("arrow").iter(batch_size=batch_rows):
+        yield batch.rename_columns([KEY if column == "id" else column for column in batch.column_names]).select(ENCODING_CACHE_SCHEMA.names)
 
 
 _CACHED_COLUMNS = [name for name in _ENCODED_FEATURES if name not in ("id", "source")]
@@ -268,13 +253,13 @@ _CACHED_COLUMNS = [name for name in _ENCODED_FEATURES if name not in ("id", "sou
 ENCODING_CACHE_SCHEMA = pa.schema([pa.field(KEY, pa.string()), *(_ENCODED_FEATURES.arrow_schema.field(name) for name in _CACHED_COLUMNS)])
 
 
-def encoding_cache(folder, tokenizer, settings: TokenizeSettings) -> RowCache:
+def encoding_cache(folder, tokenizer, settings: TokenizeSettings) -> TableCache:
     """Encoded records kept between runs under `folder`, keyed by record id, one file per tokenizer,
     settings and tokenizing code (record ids are content hashes: same id, same tokens)."""
     fingerprint = settings_fingerprint(
         tokenization_fingerprint(tokenizer, settings), code_fingerprint(("tokenize.py",), ("tokenizers",))
     )
-    return RowCache(Path(folder), fingerprint, ENCODING_CACHE_SCHEMA)
+    return TableCache(Path(folder), fingerprint, ENCODING_CACHE_SCHEMA)
 
 
 def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
@@ -356,9 +341,10 @@ def _plain_backend(tokenizer):
 class _BatchEncoder:
     """The function `datasets.map` runs on each batch (a class so that it pickles for num_proc)."""
 
-    def __init__(self, tokenizer, settings: TokenizeSettings) -> None:
+    def __init__(self, tokenizer, settings: TokenizeSettings, cache: TableCache | None = None) -> None:
         self.tokenizer = tokenizer
         self.settings = settings
+        self.cache = cache
         self.backend = _plain_backend(tokenizer)
         # Tokens the tokenizer puts before any text (a BOS): kept when a prompt is cut.
         self.special_prefix = len(self._encode([""], add_special_tokens=True)[0])
@@ -372,7 +358,29 @@ class _BatchEncoder:
         encode = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
         return [encoding.ids for encoding in encode(texts, add_special_tokens=add_special_tokens)]
 
-    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+    def __call__(self, batch: dict[str, list]) -> pa.Table:
+        """The batch encoded (`_ENCODED_FEATURES`), in order; records the cache holds are read back."""
+        found = self.cache.found(batch["id"]) if self.cache is not None else np.zeros(len(batch["id"]), dtype=bool)
+        if not found.any():
+            return self._encode_batch(batch)
+        hits, misses = np.flatnonzero(found), np.flatnonzero(~found)
+        cached = self.cache.rows([batch["id"][index] for index in hits])
+        parts = [
+            pa.table(
+                {
+                    "id": pa.array([batch["id"][index] for index in hits], pa.string()),
+                    "source": pa.array([batch["source"][index] for index in hits], pa.string()),
+                    **{column: cached.column(column) for column in _CACHED_COLUMNS},
+                },
+                schema=_ENCODED_FEATURES.arrow_schema,
+            )
+        ]
+        if misses.size:
+            parts.append(self._encode_batch({column: [values[index] for index in misses] for column, values in batch.items()}))
+        order = np.argsort(np.concatenate([hits, misses]), kind="stable")  # back to the batch's order
+        return pa.concat_tables(parts).take(pa.array(order))
+
+    def _encode_batch(self, batch: dict[str, list]) -> pa.Table:
         n = len(batch["id"])
         texts = batch.get("text") or [None] * n
         inputs = batch.get("input") or [None] * n

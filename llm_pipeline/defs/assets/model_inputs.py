@@ -165,8 +165,7 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
     else:
         source = datasets.load_from_disk(str(splits_path))
         cache = encoding_cache(layout.cache(TOKENIZED_STAGE), tokenizer, settings)
-        result, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache)
-        cache.save()
+        result, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache)  # saves the cache too
         encoded, from_cache = cache.misses, cache.hits
         context.log.info(f"{encoded} records encoded, {from_cache} unchanged ones read from the cache")
         report = tokenize_report.to_dict()
