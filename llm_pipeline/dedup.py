@@ -164,8 +164,10 @@ class BandIndex:
     """LSH banding of MinHash signatures: signatures sharing one whole band are candidates.
 
     The bands and rows per band are datasketch's choice for the threshold (least weighted
-    false-positive and false-negative probability). Each band is hashed to one 64-bit integer
-    (a collision only proposes a candidate, which its caller confirms on the signatures).
+    false-positive and false-negative probability). Each band is hashed to one 64-bit integer,
+    salted by its band number, and all bands share one dict whose value is the first key, or a
+    list once a band value repeats (a collision only proposes a candidate, which its caller
+    confirms on the signatures).
     """
 
     def __init__(self, num_perm: int, threshold: float) -> None:
@@ -173,22 +175,38 @@ class BandIndex:
 
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._bands, self._rows = lsh.b, lsh.r
-        self._multipliers = np.random.default_rng(0).integers(1, 2**63, size=self._rows, dtype=np.uint64) | np.uint64(1)
-        self._tables: list[dict[int, list[int]]] = [{} for _ in range(self._bands)]
+        rng = np.random.default_rng(0)
+        self._multipliers = rng.integers(1, 2**63, size=self._rows, dtype=np.uint64) | np.uint64(1)
+        self._salts = rng.integers(0, 2**63, size=self._bands, dtype=np.uint64)
+        self._table: dict[int, int | list[int]] = {}
 
     def band_keys(self, signature: np.ndarray) -> list[int]:
         bands = signature[: self._bands * self._rows].astype(np.uint64).reshape(self._bands, self._rows)
         # Wrapping uint64 arithmetic is the hash (numpy arrays wrap silently; only scalars warn).
-        return (bands * self._multipliers).sum(axis=1, dtype=np.uint64).tolist()
+        return ((bands * self._multipliers).sum(axis=1, dtype=np.uint64) ^ self._salts).tolist()
 
     def insert(self, key: int, signature: np.ndarray, band_keys: list[int] | None = None) -> None:
-        for band_key, table in zip(band_keys or self.band_keys(signature), self._tables):
-            table.setdefault(band_key, []).append(key)
+        table = self._table
+        for band_key in band_keys or self.band_keys(signature):
+            present = table.get(band_key)
+            if present is None:
+                table[band_key] = key
+            elif type(present) is list:
+                present.append(key)
+            else:
+                table[band_key] = [present, key]
 
     def candidates(self, signature: np.ndarray, band_keys: list[int] | None = None) -> list[int]:
         found: set[int] = set()
-        for band_key, table in zip(band_keys or self.band_keys(signature), self._tables):
-            found.update(table.get(band_key, ()))
+        table = self._table
+        for band_key in band_keys or self.band_keys(signature):
+            present = table.get(band_key)
+            if present is None:
+                continue
+            if type(present) is list:
+                found.update(present)
+            else:
+                found.add(present)
         return sorted(found)
 
 
