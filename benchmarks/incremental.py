@@ -58,7 +58,8 @@ def build_corpus(shared: Path, raw: Path, files: int) -> dict[str, int]:
     pages = sorted((shared / "html").glob("*/source.html"))
     for page in pages:
         shutil.copy(page, raw / "html" / f"{page.parent.name}.html")
-    shutil.copy(shared / "instruct" / "llamafactory__identity.json", raw / "jsonl" / "identity.json")
+    identity = json.loads((shared / "instruct" / "llamafactory__identity.json").read_text(encoding="utf-8"))
+    (raw / "jsonl" / "identity.jsonl").write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in identity), encoding="utf-8")
     fixed = len(list((raw / "sql").iterdir())) + len(pages) + 1
     remaining = max(files - fixed, 3)
     csv_shards = remaining * 3 // 10
