@@ -1,6 +1,7 @@
 """clustered: a topic cluster per record (TF-IDF or embeddings + k-means), summarised for the UI,
 with optional caps per cluster and removal of tiny noise clusters."""
 
+import uuid
 from collections import Counter
 from typing import Literal
 
@@ -75,7 +76,9 @@ def clustered(context: dg.AssetExecutionContext, config: ClusterConfig, data_dir
     drops = diversity_drops(clustering.labels, config.max_per_cluster, config.min_cluster_size, config.seed)
     kept = [index for index in range(len(records)) if index not in drops]
     dropped = [Rejection.of_record(records[index], STAGE, *drops[index]) for index in sorted(drops)]
-    save_dataset(source.select(kept).add_column("cluster", clustering.labels[kept].tolist()), layout.stage(STAGE))
+    # Fresh fingerprints: datasets would otherwise hash the index list to name a cache we never reuse.
+    chosen = source.select(kept, new_fingerprint=uuid.uuid4().hex)
+    save_dataset(chosen.add_column("cluster", clustering.labels[kept].tolist(), new_fingerprint=uuid.uuid4().hex), layout.stage(STAGE))
     save_rejections(dropped, layout.rejected(STAGE))
     by_reason = Counter(item.reason for item in dropped)
     context.log.info(f"k={clustering.k} over {len(records)} records (silhouette {clustering.silhouette}); dropped {dict(by_reason)}")

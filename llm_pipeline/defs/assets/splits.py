@@ -2,6 +2,7 @@
 
 
 import json
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -42,7 +43,8 @@ def splits(context: dg.AssetExecutionContext, config: SplitConfig, data_dir: Dat
                 f"the {side} split is empty ({len(source)} records in all): add data or change validation_ratio "
                 f"(now {config.validation_ratio})"
             )
-    result = datasets.DatasetDict({side: source.select(indices) for side, indices in sides.items()})
+    # Fresh fingerprints: datasets would otherwise hash the index lists to name a cache we never reuse.
+    result = datasets.DatasetDict({side: source.select(indices, new_fingerprint=uuid.uuid4().hex) for side, indices in sides.items()})
     target = layout.stage(STAGE)
     with atomic_dir(target) as staging:
         result.save_to_disk(str(staging))
