@@ -89,15 +89,17 @@ def cluster_texts(texts: Sequence[str], settings: ClusterSettings) -> Clustering
     vectors = embed(texts) if settings.vectorizer == "embeddings" else _lsa(weights, settings.seed)
 
     sample = _sample(len(texts), settings)
+    # The sample's distances once, for every silhouette below (each would compute them again).
+    distances = _distances(vectors[sample])
     candidates: dict[int, float] = {}
     if settings.num_clusters:
         k = min(settings.num_clusters, len(texts))
     else:
         ks = candidate_ks(len(sample), settings.max_auto_clusters)
-        candidates = _silhouettes(vectors[sample], ks, settings.seed)
+        candidates = _silhouettes(vectors[sample], distances, ks, settings.seed)
         k = max(candidates, key=lambda key: (candidates[key], -key)) if candidates else 1
     labels = _kmeans(vectors, k, settings.seed).fit_predict(vectors).astype(np.int64) if k > 1 else np.zeros(len(texts), np.int64)
-    silhouette = _silhouette(vectors[sample], labels[sample])
+    silhouette = _silhouette(distances, labels[sample])
     summaries = _summaries(texts, weights, labels, tfidf.get_feature_names_out(), settings)
     return Clustering(labels, summaries, k, silhouette, candidates)
 
@@ -127,19 +129,26 @@ def _sample(num: int, settings: ClusterSettings) -> np.ndarray:
     return np.sort(np.random.default_rng(settings.seed).choice(num, settings.silhouette_sample, replace=False))
 
 
-def _silhouette(vectors: np.ndarray, labels: np.ndarray) -> float | None:
+def _distances(vectors: np.ndarray) -> np.ndarray:
+    from sklearn.metrics import pairwise_distances
+
+    return pairwise_distances(vectors, metric="euclidean")
+
+
+def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float | None:
+    """Silhouette of `labels` from the points' precomputed euclidean `distances`."""
     from sklearn.metrics import silhouette_score
 
     if not 1 < len(np.unique(labels)) < len(labels):
         return None
-    return round(float(silhouette_score(vectors, labels)), 4)
+    return round(float(silhouette_score(distances, labels, metric="precomputed")), 4)
 
 
-def _silhouettes(vectors: np.ndarray, ks: Sequence[int], seed: int) -> dict[int, float]:
+def _silhouettes(vectors: np.ndarray, distances: np.ndarray, ks: Sequence[int], seed: int) -> dict[int, float]:
     """Silhouette of each candidate k, each fitted and scored on the same sample."""
     scores = {}
     for k in ks:
-        score = _silhouette(vectors, _kmeans(vectors, k, seed).fit_predict(vectors))
+        score = _silhouette(distances, _kmeans(vectors, k, seed).fit_predict(vectors))
         if score is not None:
             scores[k] = score
     return scores
