@@ -22,6 +22,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -239,6 +240,7 @@ def _encode_split(split: datasets.Dataset, encode: _BatchEncoder, settings: Toke
         remove_columns=split.column_names,
         features=_ENCODED_FEATURES,
         desc=f"tokenize {name}",
+        new_fingerprint=uuid.uuid4().hex,  # not a hash of the tokenizer: our caches decide what is reused
     )
 
 
@@ -587,6 +589,7 @@ def pack(encoded: datasets.Dataset, max_length: int, num_proc: int = 1) -> datas
         remove_columns=plan_dataset.column_names,
         features=_PACKED_FEATURES,
         desc="pack",
+        new_fingerprint=uuid.uuid4().hex,
     )
     # A row holding only a 1-token continuation has no usable label; it carries nothing to learn.
     rows = rows.with_format(None)
