@@ -69,32 +69,6 @@ _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") el
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder; on success it replaces `target` in one atomic step.
-
-    Readers see the old output or the new one, never a half-written one and never none: the
-    swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, two renames elsewhere.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sweep_dead_writers(target.parent, target.name)
-    staging = _work_dir(target, "tmp")
-    staging.mkdir()
-    try:
-        yield staging
-        if not target.exists():
-            staging.rename(target)
-        elif _exchange(staging, target):
-            pass  # staging now holds the previous output; the finally clause removes it
-        else:
-            retired = _work_dir(target, "old")
-            target.rename(retired)
-            staging.rename(target)
-            shutil.rmtree(retired, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-@contextlib.contextmanager
 def scratch_dir(target: Path) -> Iterator[Path]:
     """A work folder beside `target` for the duration of the block (swept later if its writer is killed)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +79,26 @@ def scratch_dir(target: Path) -> Iterator[Path]:
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder; on success it replaces `target` in one atomic step.
+
+    Readers see the old output or the new one, never a half-written one and never none: the
+    swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, two renames elsewhere.
+    """
+    with scratch_dir(target) as staging:
+        yield staging
+        if not target.exists():
+            staging.rename(target)
+        elif _exchange(staging, target):
+            pass  # staging now holds the previous output; leaving the scratch folder removes it
+        else:
+            retired = _work_dir(target, "old")
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
 
 
 def save_dataset(dataset: datasets.Dataset | datasets.DatasetDict, target: Path) -> None:

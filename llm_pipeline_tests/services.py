@@ -164,16 +164,7 @@ def running_webserver(module: str, env: Mapping[str, str], log: Path, startup_ti
     and any run worker behind.
     """
     port = free_port()
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(webserver), "-h", "127.0.0.1", "-p", str(port), "-m", module],
-            env={**os.environ, **env},
-            cwd=env.get("DAGSTER_HOME"),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = _start_dagster_command(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port), "-m", module], env, log)
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base_url}/server_info", process, startup_timeout, log)
@@ -188,17 +179,22 @@ def running_daemon(module: str, env: Mapping[str, str], log: Path) -> Iterator[s
 
     Stopping the group also stops the code server it starts and the runs it launched.
     """
-    daemon = Path(sys.executable).with_name("dagster-daemon")
+    process = _start_dagster_command(["dagster-daemon", "run", "-m", module], env, log)
+    try:
+        yield process
+    finally:
+        stop_process_group(process)
+
+
+def _start_dagster_command(command: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen:
+    """A Dagster CLI of this interpreter's environment in a process group of its own, output to `log`."""
+    executable = Path(sys.executable).with_name(command[0])
     with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(daemon), "run", "-m", module],
+        return subprocess.Popen(
+            [str(executable), *command[1:]],
             env={**os.environ, **env},
             cwd=env.get("DAGSTER_HOME"),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        yield process
-    finally:
-        stop_process_group(process)

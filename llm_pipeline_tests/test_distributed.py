@@ -14,7 +14,7 @@ import pytest
 from llm_pipeline.defs.assets.checkpoint import launch_command
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.train import METADATA_KEYS, NullReporter, run_training, training_arguments
-from llm_pipeline_tests.tiny import tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
+from llm_pipeline_tests.tiny import tiny_training_config, tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +33,10 @@ def launch(config: TrainingConfig, tmp_path: Path) -> subprocess.CompletedProces
 
 
 def two_process_config(model_dir: Path, tokenized_dir: Path, output_dir: Path, **overrides) -> TrainingConfig:
-    return TrainingConfig(
-        base_model=str(model_dir),
-        tokenized_path=str(tokenized_dir),
-        output_dir=str(output_dir),
+    return tiny_training_config(
+        model_dir,
+        tokenized_dir,
+        output_dir,
         learning_rate=1e-2,
         warmup_steps=1,
         max_steps=4,

@@ -13,10 +13,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE
 from llm_pipeline.defs.assets.merged_model import MERGED_DIR_NAME, merged_model
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.merge import MODEL_CARD, export_model, model_card
 from llm_pipeline.training.train import MemoryReporter, run_training
-from llm_pipeline_tests.tiny import tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
+from llm_pipeline_tests.tiny import tiny_training_config, tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
 
 IDS = torch.tensor([[5, 17, 42, 99, 7, 3, 250]])
 
@@ -83,10 +82,10 @@ def test_a_full_fine_tune_is_linked_not_copied_and_its_files_stay_untouched(tiny
 @pytest.mark.slow
 def test_merged_model_asset_exports_the_trained_adapter_with_a_model_card(tiny_model_dir, tiny_tokenized_dir, tmp_path):  # noqa: F811
     run_dir = tmp_path / "data" / "models" / CHECKPOINT_DIR_NAME
-    config = TrainingConfig(
-        base_model=str(tiny_model_dir),
-        tokenized_path=str(tiny_tokenized_dir),
-        output_dir=str(run_dir),
+    config = tiny_training_config(
+        tiny_model_dir,
+        tiny_tokenized_dir,
+        run_dir,
         learning_rate=1e-2,
         max_steps=3,
         eval_steps=3,

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.memory import (
     GIB,
     MemoryPlanError,
@@ -18,7 +17,7 @@ from llm_pipeline.training.memory import (
     model_shape,
 )
 from llm_pipeline.training.train import MemoryReporter, run_training
-from llm_pipeline_tests.tiny import tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
+from llm_pipeline_tests.tiny import tiny_training_config, tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
 
 # Roughly Llama-2-7B: 6.7e9 parameters, 32 layers of width 4096, 32 heads, 32k vocabulary.
 LLAMA_7B = ModelShape(
@@ -149,10 +148,10 @@ def test_model_shape_counts_parameters_and_adapters_like_peft(tiny_model_dir):  
 
 
 def test_the_trainer_refuses_before_loading_the_model(tiny_model_dir, tiny_tokenized_dir, tmp_path):  # noqa: F811
-    config = TrainingConfig(
-        base_model=str(tiny_model_dir),
-        tokenized_path=str(tiny_tokenized_dir),
-        output_dir=str(tmp_path / "run"),
+    config = tiny_training_config(
+        tiny_model_dir,
+        tiny_tokenized_dir,
+        tmp_path / "run",
         max_steps=2,
         max_memory_mb=1,
     )

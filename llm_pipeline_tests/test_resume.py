@@ -18,9 +18,8 @@ from llm_pipeline.training.checkpoints import (
     mark_complete,
     prepare_output_dir,
 )
-from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.train import MemoryReporter, run_training
-from llm_pipeline_tests.tiny import tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
+from llm_pipeline_tests.tiny import tiny_training_config, tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,10 +62,10 @@ def test_the_checkpoint_asset_retries_a_failed_training_run():
 
 @pytest.fixture
 def config(tiny_model_dir, tiny_tokenized_dir, tmp_path):  # noqa: F811
-    return TrainingConfig(
-        base_model=str(tiny_model_dir),
-        tokenized_path=str(tiny_tokenized_dir),
-        output_dir=str(tmp_path / "run"),
+    return tiny_training_config(
+        tiny_model_dir,
+        tiny_tokenized_dir,
+        tmp_path / "run",
         method="full",
         learning_rate=1e-3,
         warmup_steps=1,

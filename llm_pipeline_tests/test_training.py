@@ -23,17 +23,17 @@ from llm_pipeline.training.train import (
     default_reporter,
     run_training,
 )
-from llm_pipeline_tests.tiny import tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
+from llm_pipeline_tests.tiny import tiny_training_config, tiny_model_dir, tiny_tokenized_dir  # noqa: F401  (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def config(tiny_model_dir, tiny_tokenized_dir, tmp_path):  # noqa: F811
-    return TrainingConfig(
-        base_model=str(tiny_model_dir),
-        tokenized_path=str(tiny_tokenized_dir),
-        output_dir=str(tmp_path / "run"),
+    return tiny_training_config(
+        tiny_model_dir,
+        tiny_tokenized_dir,
+        tmp_path / "run",
         learning_rate=1e-2,
         warmup_steps=1,
         max_steps=8,

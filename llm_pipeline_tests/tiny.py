@@ -144,3 +144,10 @@ def tiny_tokenized_dir(tiny_model_dir, tmp_path_factory) -> Path:
         tokenized.save_to_disk(str(path))
         _CACHE["tokenized"] = path
     return _CACHE["tokenized"]
+
+
+def tiny_training_config(model_dir: Path, tokenized_dir: Path, output_dir: Path, **settings):
+    """A TrainingConfig for the tiny model on the tiny tokenized splits, writing to `output_dir`."""
+    from llm_pipeline.training.config import TrainingConfig
+
+    return TrainingConfig(base_model=str(model_dir), tokenized_path=str(tokenized_dir), output_dir=str(output_dir), **settings)
