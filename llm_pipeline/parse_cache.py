@@ -1,7 +1,7 @@
 """A content-addressed cache of parsed raw files: an unchanged file is parsed once.
 
-An entry is one raw file's records and rejections, as Arrow stream files that `datasets`
-memory-maps, and its part of the ingest report. Its key hashes everything that decides the
+An entry is one raw file's records and rejections, as Arrow stream files (the format `datasets`
+stores data in) read back memory-mapped, and its part of the ingest report. Its key hashes everything that decides the
 parse: the file's name (records carry it in `source`) and bytes, the settings of its format,
 and the parsing code and libraries. A changed file, setting, parser or library version
 therefore misses, never reuses a stale parse; a renamed file is parsed again because its
@@ -14,7 +14,6 @@ no half entry; an entry that cannot be read counts as a miss.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from llm_pipeline.document import Record, Rejection
-from llm_pipeline.fingerprint import code_fingerprint, plain
+from llm_pipeline.fingerprint import code_fingerprint, plain, settings_fingerprint
 from llm_pipeline.ingest import IngestReport, IngestSettings, read_raw_file
 from llm_pipeline.raw_files import file_digest
 from llm_pipeline.stage_store import (
@@ -76,14 +75,7 @@ class ParsedFileCache:
         self._opened_at = time.time()
 
     def key(self, name: str, fmt: str, content_digest: str) -> str:
-        identity = {
-            "name": name,
-            "format": fmt,
-            "content": content_digest,
-            "settings": format_settings(self.settings, fmt),
-            "code": self._code,
-        }
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        return settings_fingerprint(name, fmt, content_digest, format_settings(self.settings, fmt), self._code)
 
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / key
