@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llm_pipeline.dedup import BandIndex
+from llm_pipeline.dedup import BandIndex, MinHasher, NearDuplicateSettings
 from llm_pipeline.document import Record, content_id
 from llm_pipeline.fingerprint import code_fingerprint, settings_fingerprint
 from llm_pipeline.row_cache import KEY, RowCache
@@ -110,10 +109,7 @@ def prompt_signature_cache(folder: Path, num_perm: int) -> RowCache:
 
 class _PromptSigner:
     def __init__(self, num_perm: int, cache: RowCache | None) -> None:
-        from datasketch import MinHash
-
-        # CRC-32 as the base hash: datasketch mixes it before its permutations (see dedup.MinHasher).
-        self._template = MinHash(num_perm=num_perm, hashfunc=zlib.crc32)
+        self._hasher = MinHasher(NearDuplicateSettings(num_perm=num_perm))
         self._cache = cache
 
     def __call__(self, prompt: str) -> np.ndarray:
@@ -121,9 +117,8 @@ class _PromptSigner:
         row = self._cache.get(key) if self._cache is not None else None
         if row is not None:
             return np.frombuffer(row["signature"], dtype=np.uint32)
-        minhash = self._template.copy()
-        minhash.update_batch([unit.encode("utf-8") for unit in shingles(prompt)])
-        signature = minhash.hashvalues.astype(np.uint32)
+        # This check's own shingles (whole folded text, never empty), hashed as near-dedup hashes them.
+        signature = self._hasher.signature_of({unit.encode("utf-8") for unit in shingles(prompt)})
         if self._cache is not None:
             self._cache.put(key, {"signature": signature.tobytes()})
         return signature

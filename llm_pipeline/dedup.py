@@ -91,7 +91,10 @@ class MinHasher:
 
     def signature(self, text: str) -> np.ndarray | None:
         """The signature, or None for a text without shingles (only punctuation)."""
-        units = shingles(text, self.settings.shingle_chars)
+        return self.signature_of(shingles(text, self.settings.shingle_chars))
+
+    def signature_of(self, units: set[bytes]) -> np.ndarray | None:
+        """The signature of a set of shingles made by the caller, or None for an empty set."""
         if not units:
             return None
         minhash = self._template.copy()
