@@ -50,13 +50,16 @@ def build_inputs(root: Path, tiny: bool, max_length: int, rows_needed: int, seed
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from llm_pipeline.document import RECORD_FIELDS, Record
-    from llm_pipeline.tokenize import TokenizeSettings, tokenize_splits
-    from llm_pipeline.training.tiny_model import build_tiny_base_model
+    from llm_pipeline.records import RECORD_FIELDS, Record
+    from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
+    from llm_pipeline.stages.tokenized.run import tokenize_splits
+    from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 
     rng = random.Random(seed)
     corpus = [generated_text(rng, rng.randint(5, 60)) for _ in range(2000)]
-    model_dir = build_tiny_base_model(corpus, root / "model", vocab_size=4096, max_position_embeddings=max_length, seed=seed)
+    model_dir = build_tiny_base_model(
+        corpus, root / "model", vocab_size=4096, max_position_embeddings=max_length, seed=seed
+    )
     if not tiny:  # replace the tiny weights with a ~1B model on the same tokenizer
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         config = LlamaConfig(
@@ -98,7 +101,9 @@ def build_inputs(root: Path, tiny: bool, max_length: int, rows_needed: int, seed
     tokenized, report = tokenize_splits(splits, tokenizer, TokenizeSettings(max_length=max_length, num_proc=1))
     tokenized.save_to_disk(str(root / "tokenized"))
     train = report.splits["train"]
-    print(f"data: {train.kept} records -> {train.rows} packed rows of <= {max_length} tokens, pad {train.pad_fraction:.1%}")
+    print(
+        f"data: {train.kept} records -> {train.rows} packed rows of <= {max_length} tokens, pad {train.pad_fraction:.1%}"
+    )
     return model_dir, root / "tokenized"
 
 
@@ -120,7 +125,9 @@ class TimingReporter:
         pass
 
 
-def run_method(method: str, model_dir: Path, tokenized: Path, out: Path, steps: int, batch_size: int, tiny: bool) -> dict:
+def run_method(
+    method: str, model_dir: Path, tokenized: Path, out: Path, steps: int, batch_size: int, tiny: bool
+) -> dict:
     import torch
     from datasets import load_from_disk
 
@@ -156,7 +163,11 @@ def run_method(method: str, model_dir: Path, tokenized: Path, out: Path, steps: 
     skip = 0 if tiny else 3
     timed = reporter.step_times[skip:]
     (first_step, first_time), (last_step, last_time) = timed[0], timed[-1]
-    tokens_per_s = tokens_per_step * (last_step - first_step) / (last_time - first_time) if last_step > first_step else float("nan")
+    tokens_per_s = (
+        tokens_per_step * (last_step - first_step) / (last_time - first_time)
+        if last_step > first_step
+        else float("nan")
+    )
 
     from transformers import AutoConfig
 

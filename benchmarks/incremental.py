@@ -60,7 +60,9 @@ def build_corpus(shared: Path, raw: Path, files: int) -> dict[str, int]:
     for page in pages:
         shutil.copy(page, raw / "html" / f"{page.parent.name}.html")
     identity = json.loads((shared / "instruct" / "llamafactory__identity.json").read_text(encoding="utf-8"))
-    (raw / "jsonl" / "identity.jsonl").write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in identity), encoding="utf-8")
+    (raw / "jsonl" / "identity.jsonl").write_text(
+        "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in identity), encoding="utf-8"
+    )
     fixed = len(list((raw / "sql").iterdir())) + len(pages) + 1
     remaining = max(files - fixed, 3)
     csv_shards = remaining * 3 // 10
@@ -99,7 +101,9 @@ def _write_articles(records: list[dict], folder: Path, count: int) -> None:
     for number, chunk in enumerate(_chunks(records, count)):
         sections = "\n".join(
             f"<h2>{html.escape(record['instruction'])}</h2>\n"
-            + "\n".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in record["output"].split("\n") if paragraph.strip())
+            + "\n".join(
+                f"<p>{html.escape(paragraph)}</p>" for paragraph in record["output"].split("\n") if paragraph.strip()
+            )
             for record in chunk
         )
         title = html.escape(chunk[0]["instruction"])
@@ -107,7 +111,7 @@ def _write_articles(records: list[dict], folder: Path, count: int) -> None:
 
 
 def build_base_model(texts: list[str], target: Path) -> None:
-    from llm_pipeline.training.tiny_model import build_tiny_base_model
+    from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
 
     build_tiny_base_model(texts, target, vocab_size=2048, hidden_size=64, num_layers=2, num_heads=4, seed=0)
 
@@ -146,7 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="the public sample data folder (../shared/data)")
     parser.add_argument("--files", type=int, default=200)
-    parser.add_argument("--keep", type=Path, help="build the data directory here and leave it (default: a temporary one)")
+    parser.add_argument(
+        "--keep", type=Path, help="build the data directory here and leave it (default: a temporary one)"
+    )
     args = parser.parse_args()
 
     import dagster as dg
@@ -158,7 +164,9 @@ def main() -> None:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     counts = build_corpus(args.data, data_dir / "raw", args.files)
-    print(f"raw files: {sum(counts.values())} ({', '.join(f'{n} {fmt}' for fmt, n in counts.items())}) in {data_dir / 'raw'}")
+    print(
+        f"raw files: {sum(counts.values())} ({', '.join(f'{n} {fmt}' for fmt, n in counts.items())}) in {data_dir / 'raw'}"
+    )
     model_dir = work / "base_model"
     if not model_dir.exists():
         alpaca = json.loads((args.data / "instruct" / "llamafactory__alpaca_en_demo.json").read_text(encoding="utf-8"))
@@ -179,16 +187,51 @@ def main() -> None:
     def edit_csv() -> None:
         path = min((raw / "csv").glob("titles_*.csv"))
         with path.open("a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow(["s9999", "Movie", "Harbour Lights", "", "", "", "", "2021", "", "", "Drama", "A lighthouse keeper and a young fisher find an old logbook that changes their village."])
+            csv.writer(handle).writerow(
+                [
+                    "s9999",
+                    "Movie",
+                    "Harbour Lights",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "2021",
+                    "",
+                    "",
+                    "Drama",
+                    "A lighthouse keeper and a young fisher find an old logbook that changes their village.",
+                ]
+            )
 
     def edit_html() -> None:
         # An article the phrase filter keeps, so that the edit reaches the splits.
-        path = min(page for page in (raw / "html").glob("guide_*.html") if " ai " not in page.read_text(encoding="utf-8").lower())
+        path = min(
+            page
+            for page in (raw / "html").glob("guide_*.html")
+            if " ai " not in page.read_text(encoding="utf-8").lower()
+        )
         page = path.read_text(encoding="utf-8")
-        path.write_text(page.replace("</article>", "<p>Update: readers asked for a shorter version of these steps, added below the first.</p></article>"), encoding="utf-8")
+        path.write_text(
+            page.replace(
+                "</article>",
+                "<p>Update: readers asked for a shorter version of these steps, added below the first.</p></article>",
+            ),
+            encoding="utf-8",
+        )
 
     def add_one_file() -> None:
-        added.write_text(json.dumps({"instruction": "Name a fruit that is yellow when ripe.", "input": "", "output": "A banana is yellow when it is ripe, and it is sweet and soft to eat."}) + "\n", encoding="utf-8")
+        added.write_text(
+            json.dumps(
+                {
+                    "instruction": "Name a fruit that is yellow when ripe.",
+                    "input": "",
+                    "output": "A banana is yellow when it is ripe, and it is sweet and soft to eat.",
+                }
+            )
+            + "\n",
+            encoding="utf-8",
+        )
 
     # Three single-file edits, one per format, so that one slow run (a GC pause, a busy core)
     # does not decide the ratio: the ratios use the median of the three.
@@ -212,7 +255,9 @@ def main() -> None:
         for name, change in scenarios:
             change()
             results[name] = run_job(job, instance, data_dir, run_config)
-            print(f"{name}: job {results[name]['job']:.1f} s; plaintext files: {plaintext_files_parsed(instance, data_dir)}")
+            print(
+                f"{name}: job {results[name]['job']:.1f} s; plaintext files: {plaintext_files_parsed(instance, data_dir)}"
+            )
 
     totals = ["job", "job (CPU seconds of this process)"]
     steps = [step for step in results["full (nothing cached)"] if step not in totals] + totals
@@ -226,8 +271,12 @@ def main() -> None:
     job_ratio = statistics.median(results[name]["job"] for name, _ in edits) / full["job"]
     cpu_ratio = statistics.median(results[name][totals[1]] for name, _ in edits) / full[totals[1]]
     print()
-    print(f"plaintext, one file changed / full (median of the {len(edits)} edits): {plaintext_ratio:.3f} (goal <= 0.10)")
-    print(f"dataset job, one file changed / full (median of the {len(edits)} edits): {job_ratio:.3f} wall, {cpu_ratio:.3f} CPU (goal <= 0.30)")
+    print(
+        f"plaintext, one file changed / full (median of the {len(edits)} edits): {plaintext_ratio:.3f} (goal <= 0.10)"
+    )
+    print(
+        f"dataset job, one file changed / full (median of the {len(edits)} edits): {job_ratio:.3f} wall, {cpu_ratio:.3f} CPU (goal <= 0.30)"
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -108,15 +108,18 @@ def html_figures(folder: Path, repeats: int) -> None:
     }
     f1s, boilerplate, speeds = {}, {}, {}
     for name, extract in approaches.items():
-        seconds, outputs = best_time(lambda: [extract(page) for page in sources], repeats)
-        scores = [word_f1(output, truth) for output, truth in zip(outputs, truths)]
+        seconds, outputs = best_time(lambda extract=extract: [extract(page) for page in sources], repeats)
+        scores = [word_f1(output, truth) for output, truth in zip(outputs, truths, strict=False)]
         f1s[name] = sum(f1 for f1, _, _ in scores) / len(scores)
         boilerplate[name] = 1 - sum(common for _, common, _ in scores) / max(1, sum(total for _, _, total in scores))
         speeds[name] = len(sources) / seconds
     seed = speeds["seed"]
     print(f"HTML macro word F1 ({len(pages)} pages): " + " | ".join(f"{n} {v:.3f}" for n, v in f1s.items()))
     print("HTML output words not in the ground truth: " + " | ".join(f"{n} {v:.1%}" for n, v in boilerplate.items()))
-    print("HTML docs/s: " + " | ".join(f"{n} {v:.1f}" + ("" if n == "seed" else f" ({ratio(v, seed)})") for n, v in speeds.items()))
+    print(
+        "HTML docs/s: "
+        + " | ".join(f"{n} {v:.1f}" + ("" if n == "seed" else f" ({ratio(v, seed)})") for n, v in speeds.items())
+    )
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -155,8 +158,8 @@ def ours_csv(path: Path) -> list[dict[str, str]]:
 def csv_figures(paths: list[Path], repeats: int) -> None:
     for path in paths:
         chars_in = reference_cells(path)
-        seed_seconds, (frame, _) = best_time(lambda: seed_csv(path), repeats)
-        ours_seconds, rows = best_time(lambda: ours_csv(path), repeats)
+        seed_seconds, (frame, _) = best_time(lambda path=path: seed_csv(path), repeats)
+        ours_seconds, rows = best_time(lambda path=path: ours_csv(path), repeats)
         # The same renderings without the index and header, so that only cell text is counted.
         seed_frame = non_space_chars(frame.to_string(index=False, header=False))
         seed_series = sum(non_space_chars(frame[column].to_string(index=False)) for column in frame.columns)
@@ -166,7 +169,9 @@ def csv_figures(paths: list[Path], repeats: int) -> None:
             f" | seed Series.to_string per column {seed_series / chars_in:.3f} | ours {ours / chars_in:.3f}"
         )
         seed_rate, ours_rate = len(frame) / seed_seconds, len(rows) / ours_seconds
-        print(f"CSV rows/s, {path.name}: seed read_csv + to_string {seed_rate:,.0f} | ours iter_rows {ours_rate:,.0f} ({ratio(ours_rate, seed_rate)})")
+        print(
+            f"CSV rows/s, {path.name}: seed read_csv + to_string {seed_rate:,.0f} | ours iter_rows {ours_rate:,.0f} ({ratio(ours_rate, seed_rate)})"
+        )
 
 
 # --- SQL --------------------------------------------------------------------------------
@@ -215,8 +220,8 @@ def ours_sql(path: Path) -> tuple[list[tuple[str, dict]], list[str]]:
 def sql_figures(paths: list[Path], repeats: int) -> None:
     tables_of: dict[str, dict[str, list[tuple]]] = {}
     for path in paths:
-        seed_seconds, (seed_rows, refused) = best_time(lambda: seed_sql(path), repeats, warm_up=False)
-        ours_seconds, (rows, errors) = best_time(lambda: ours_sql(path), repeats)
+        seed_seconds, (seed_rows, refused) = best_time(lambda path=path: seed_sql(path), repeats, warm_up=False)
+        ours_seconds, (rows, errors) = best_time(lambda path=path: ours_sql(path), repeats)
         print(
             f"SQL rows recovered, {path.name}: seed {len(seed_rows):,} ({refused} statements refused by sqlparse)"
             f" | ours {len(rows):,} ({len(errors)} statements reported)"
@@ -231,7 +236,9 @@ def sql_figures(paths: list[Path], repeats: int) -> None:
         if set(a) != set(b):
             continue
         same_count = [t for t in a if len(a[t]) == len(b[t])]
-        differing = {t: _differing_columns(a[t], b[t]) for t in same_count if sorted(map(repr, a[t])) != sorted(map(repr, b[t]))}
+        differing = {
+            t: _differing_columns(a[t], b[t]) for t in same_count if sorted(map(repr, a[t])) != sorted(map(repr, b[t]))
+        }
         detail = "; ".join(f"{t}: {cols}" for t, cols in differing.items())
         print(
             f"SQL dialect agreement, {name_a} vs {name_b}: {len(same_count)}/{len(a)} tables with the same row count"
@@ -251,7 +258,7 @@ def _differing_columns(a: list[tuple], b: list[tuple]) -> str:
     for row in a:
         other = by_key.get(row[0])
         if other is not None and other != row:
-            positions = [i for i, (x, y) in enumerate(zip(row, other)) if x != y]
+            positions = [i for i, (x, y) in enumerate(zip(row, other, strict=False)) if x != y]
             return f"column {positions[0] + 1} such as {row[positions[0]]!r} vs {other[positions[0]]!r}"
     return "row order or duplicate keys"
 
@@ -262,7 +269,7 @@ def _differing_columns(a: list[tuple], b: list[tuple]) -> str:
 def prompt_response_pairs(records: Iterable[dict]) -> list[tuple[str, str]]:
     """(prompt, response) per record: alpaca-style fields, or ShareGPT conversations (human
     turns form the prompt, model turns the response)."""
-    from llm_pipeline.column_mapping import infer_mapping
+    from llm_pipeline.stages.plaintext.columns import infer_mapping
 
     pairs = []
     for record in records:
@@ -281,8 +288,8 @@ def prompt_response_pairs(records: Iterable[dict]) -> list[tuple[str, str]]:
 
 
 def filter_figures(paths: list[Path]) -> None:
-    from llm_pipeline.document import Record
-    from llm_pipeline.filters import NARROW_PHRASES, phrase_filter
+    from llm_pipeline.records import Record
+    from llm_pipeline.stages.filtered.filters.phrases import NARROW_PHRASES, phrase_filter
 
     check = phrase_filter(NARROW_PHRASES)
     totals = Counter()
@@ -291,9 +298,13 @@ def filter_figures(paths: list[Path]) -> None:
         on_response = sum(check(Record.supervised(p, r, path.name, "json")) is not None for p, r in pairs)
         on_prompt = sum(check(Record.supervised(r, p, path.name, "json")) is not None for p, r in pairs)
         totals.update(records=len(pairs), response=on_response, prompt=on_prompt)
-        print(f"Filter hits (narrow phrases), {path.name} ({len(pairs)} records): on responses {on_response} | on prompts {on_prompt}")
+        print(
+            f"Filter hits (narrow phrases), {path.name} ({len(pairs)} records): on responses {on_response} | on prompts {on_prompt}"
+        )
     if paths:
-        print(f"Filter hits (narrow phrases), all ({totals['records']} records): on responses {totals['response']} | on prompts {totals['prompt']}")
+        print(
+            f"Filter hits (narrow phrases), all ({totals['records']} records): on responses {totals['response']} | on prompts {totals['prompt']}"
+        )
 
 
 if __name__ == "__main__":

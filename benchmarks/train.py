@@ -30,10 +30,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def load_records(path: Path, limit: int) -> list[dict]:
-    from llm_pipeline.document import Record
+    from llm_pipeline.records import Record
 
     text = path.read_text(encoding="utf-8")
-    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = (
+        json.loads(text)
+        if text.lstrip().startswith("[")
+        else [json.loads(line) for line in text.splitlines() if line.strip()]
+    )
     records = []
     for index, row in enumerate(rows[:limit] if limit else rows):
         source = f"{path.name}:{index}"
@@ -50,7 +54,9 @@ def seed_tokenize(records: list[dict], tokenizer, max_length: int, template: str
     started = time.perf_counter()
     rows = []
     for record in records:
-        text = record["text"] if record["text"] is not None else template.format(input=record["input"]) + record["output"]
+        text = (
+            record["text"] if record["text"] is not None else template.format(input=record["input"]) + record["output"]
+        )
         encoded = tokenizer(text, max_length=max_length, padding="max_length", truncation=True)
         rows.append({"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]})
     return time.perf_counter() - started, rows
@@ -59,8 +65,9 @@ def seed_tokenize(records: list[dict], tokenizer, max_length: int, template: str
 def tokenization_figures(records, tokenizer, max_length) -> tuple[dict, object, list[dict]]:
     import datasets
 
-    from llm_pipeline.document import RECORD_FIELDS
-    from llm_pipeline.tokenize import DEFAULT_PROMPT_TEMPLATE, TokenizeSettings, tokenize_splits
+    from llm_pipeline.records import RECORD_FIELDS
+    from llm_pipeline.stages.tokenized.run import tokenize_splits
+    from llm_pipeline.stages.tokenized.settings import DEFAULT_PROMPT_TEMPLATE, TokenizeSettings
 
     features = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
     splits = datasets.DatasetDict({"train": datasets.Dataset.from_list(records, features=features)})
@@ -68,7 +75,12 @@ def tokenization_figures(records, tokenizer, max_length) -> tuple[dict, object, 
     seed_real = sum(sum(row["attention_mask"]) for row in seed_rows)
     seed_total = len(seed_rows) * max_length
     figures = {
-        "seed": {"seconds": seed_seconds, "real_tokens": seed_real, "pad_fraction": 1 - seed_real / seed_total, "rows": len(seed_rows)}
+        "seed": {
+            "seconds": seed_seconds,
+            "real_tokens": seed_real,
+            "pad_fraction": 1 - seed_real / seed_total,
+            "rows": len(seed_rows),
+        }
     }
     packed = None
     for workers in (1, 2):
@@ -124,7 +136,9 @@ def train_figures(model_dir: Path, packed, seed_rows, batch_size: int, steps: in
     seed_batches = [seed_rows[i : i + batch_size] for i in range(0, len(seed_rows), batch_size)]
     packed_batches = [packed_rows[i : i + batch_size] for i in range(0, len(packed_rows), batch_size)]
     if min(len(seed_batches), len(packed_batches)) < steps + 1:
-        raise SystemExit(f"need {steps + 1} batches of each; have {len(seed_batches)} seed, {len(packed_batches)} packed")
+        raise SystemExit(
+            f"need {steps + 1} batches of each; have {len(seed_batches)} seed, {len(packed_batches)} packed"
+        )
     return {"seed_padded": measure(seed_batches, seed_collate), "ours_packed": measure(packed_batches, packed_collate)}
 
 
@@ -144,16 +158,21 @@ def main() -> None:
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     from transformers import AutoTokenizer
 
-    from llm_pipeline.training.tiny_model import build_tiny_base_model
+    from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
 
     records = load_records(arguments.data, arguments.limit) * arguments.repeat
     texts = [record["text"] or f"{record['input']}\n{record['output']}" for record in records]
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = build_tiny_base_model(
-            texts, Path(scratch) / "tiny", hidden_size=arguments.hidden_size, max_position_embeddings=arguments.max_length
+            texts,
+            Path(scratch) / "tiny",
+            hidden_size=arguments.hidden_size,
+            max_position_embeddings=arguments.max_length,
         )
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        print(f"records: {len(records)} from {arguments.data}; max_length {arguments.max_length}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+        print(
+            f"records: {len(records)} from {arguments.data}; max_length {arguments.max_length}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+        )
 
         figures, packed, seed_rows = tokenization_figures(records, tokenizer, arguments.max_length)
         seed = figures["seed"]
@@ -167,7 +186,9 @@ def main() -> None:
             )
 
         training = train_figures(model_dir, packed, seed_rows, arguments.batch_size, arguments.steps)
-        print(f"training: hidden {arguments.hidden_size}, batch {arguments.batch_size} x {arguments.max_length}, {arguments.steps} timed steps:")
+        print(
+            f"training: hidden {arguments.hidden_size}, batch {arguments.batch_size} x {arguments.max_length}, {arguments.steps} timed steps:"
+        )
         for name, figure in training.items():
             print(
                 f"  {name:12s} {figure['seconds']:7.2f} s  real tokens {figure['real_tokens']:7d}  "

@@ -7,7 +7,6 @@ conditions are applied here, by mapping the assets' specs, so the asset files st
 each stage computes.
 """
 
-
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -16,7 +15,7 @@ import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP
 from llm_pipeline.defs.jobs import GPU_RUN_TAG
-from llm_pipeline.deployment_settings import sensor_interval
+from llm_pipeline.environment import sensor_interval
 
 AC = dg.AutomationCondition
 
@@ -64,7 +63,9 @@ def eager_on_data_versions() -> dg.AutomationCondition:
     ).with_label("eager on data versions")
 
 
-def stage_condition(upstream_with_blocking_checks: set[dg.AssetKey], on_data_versions: bool = False) -> dg.AutomationCondition:
+def stage_condition(
+    upstream_with_blocking_checks: set[dg.AssetKey], on_data_versions: bool = False
+) -> dg.AutomationCondition:
     """`eager()` (built when missing or when anything upstream updates, never mid-run), gated on
     the blocking checks of every ancestor, not only the parents: a stage two steps below a
     failed check must not start either."""
@@ -86,7 +87,9 @@ def automate(
     guarded = {spec.asset_key for check in checks for spec in check.check_specs if spec.blocking}
 
     def with_condition(spec: dg.AssetSpec) -> dg.AssetSpec:
-        condition = stage_condition(ancestors(parents, spec.key) & guarded, on_data_versions=spec.key in FOLLOW_DATA_VERSIONS)
+        condition = stage_condition(
+            ancestors(parents, spec.key) & guarded, on_data_versions=spec.key in FOLLOW_DATA_VERSIONS
+        )
         return spec.replace_attributes(automation_condition=condition)
 
     return list(dg.map_asset_specs(with_condition, assets))

@@ -4,14 +4,20 @@ the model cannot embed. Near-duplicate prompts across the split fail without blo
 checkpoint's own check only warns.
 """
 
-
 from collections import Counter
 
 import dagster as dg
 import datasets
 from pydantic import Field
 
-from llm_pipeline.dataset_checks import (
+from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.stages.base_model.reference import read_model_ref
+from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
+from llm_pipeline.storage.layout import DataLayout
+from llm_pipeline.storage.stage_output import iter_records
+from llm_pipeline.token_rows import record_ids_of_rows
+from llm_pipeline.validators import (
     EXAMPLES,
     IdBalance,
     dropped_share,
@@ -22,16 +28,15 @@ from llm_pipeline.dataset_checks import (
     records_without_targets,
     shared_prompts,
 )
-from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE
-from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.model_ref import read_model_ref
-from llm_pipeline.paths import DataLayout
-from llm_pipeline.split import TRAIN, VALIDATION
-from llm_pipeline.stage_store import iter_records
-from llm_pipeline.tokenize import record_ids_of_rows
 
 # The stages whose outputs are records, each with the stage it reads from (None: raw files).
-RECORD_STAGES = {"plaintext": None, "filtered": "plaintext", "clustered": "filtered", "splits": "clustered", TOKENIZED_STAGE: "splits"}
+RECORD_STAGES = {
+    "plaintext": None,
+    "filtered": "plaintext",
+    "clustered": "filtered",
+    "splits": "clustered",
+    TOKENIZED_STAGE: "splits",
+}
 BALANCE_FIELDS = ("records_in", "records_kept", "records_dropped", "records_rejected")
 
 
@@ -67,7 +72,11 @@ def stage_balance(context: dg.AssetCheckExecutionContext, layout: DataLayout, st
         kept_ids = _column(output, "id")
     quarantine = _load(layout.rejected(stage))
     removed_ids = _column(quarantine, "record_id")
-    unexplained = sum(1 for reason, source in zip(_column(quarantine, "reason"), _column(quarantine, "source")) if not reason or not source)
+    unexplained = sum(
+        1
+        for reason, source in zip(_column(quarantine, "reason"), _column(quarantine, "source"), strict=False)
+        if not reason or not source
+    )
     if upstream is None:
         # Raw files carry no record ids: what came in is what came out, so the metadata is the test.
         balance = IdBalance(records_in=len(kept_ids) + len(removed_ids), kept=len(kept_ids), removed=len(removed_ids))
@@ -84,13 +93,17 @@ def stage_balance(context: dg.AssetCheckExecutionContext, layout: DataLayout, st
     return dg.AssetCheckResult(
         passed=balance.balanced and metadata_agrees and not unexplained,
         metadata={
-            "on_disk": dg.MetadataValue.text(f"in {balance.records_in} = kept {balance.kept} + removed {balance.removed}"),
+            "on_disk": dg.MetadataValue.text(
+                f"in {balance.records_in} = kept {balance.kept} + removed {balance.removed}"
+            ),
             "reported": dg.MetadataValue.json(reported),
             "metadata_agrees_with_disk": dg.MetadataValue.bool(metadata_agrees),
             "missing_records": dg.MetadataValue.int(len(balance.missing)),
             "unexpected_records": dg.MetadataValue.int(len(balance.unexpected)),
             "quarantined_without_reason_or_source": dg.MetadataValue.int(unexplained),
-            "examples": dg.MetadataValue.json({"missing": balance.missing[:EXAMPLES], "unexpected": balance.unexpected[:EXAMPLES]}),
+            "examples": dg.MetadataValue.json(
+                {"missing": balance.missing[:EXAMPLES], "unexpected": balance.unexpected[:EXAMPLES]}
+            ),
         },
     )
 
@@ -131,7 +144,9 @@ class NearDuplicateConfig(dg.Config):
         default=0.8,
         description="Jaccard similarity of character 5-gram sets (case, punctuation, spacing folded) from which two prompts count as near duplicates.",
     )
-    num_perm: int = Field(default=128, description="MinHash permutations of the LSH index that proposes candidate pairs.")
+    num_perm: int = Field(
+        default=128, description="MinHash permutations of the LSH index that proposes candidate pairs."
+    )
 
 
 # Not blocking: the hash split keeps equal prompts together, so an exact leak is a bug worth
@@ -154,7 +169,11 @@ def splits_share_no_near_duplicate(config: NearDuplicateConfig, data_dir: DataDi
             "threshold": dg.MetadataValue.float(config.threshold),
             "examples": dg.MetadataValue.json(
                 [
-                    {"similarity": pair.similarity, "validation": pair.validation_prompt[:200], "train": pair.train_prompt[:200]}
+                    {
+                        "similarity": pair.similarity,
+                        "validation": pair.validation_prompt[:200],
+                        "train": pair.train_prompt[:200],
+                    }
                     for pair in pairs[:EXAMPLES]
                 ]
             ),
@@ -207,7 +226,10 @@ def tokenized_has_targets(data_dir: DataDirResource) -> dg.AssetCheckResult:
     count = sum(len(ids) for ids in empty.values())
     return dg.AssetCheckResult(
         passed=count == 0,
-        metadata={"records_without_targets": count, "examples": dg.MetadataValue.json({k: v[:EXAMPLES] for k, v in empty.items()})},
+        metadata={
+            "records_without_targets": count,
+            "examples": dg.MetadataValue.json({k: v[:EXAMPLES] for k, v in empty.items()}),
+        },
     )
 
 
@@ -231,7 +253,10 @@ def tokenized_labels_valid(data_dir: DataDirResource) -> dg.AssetCheckResult:
             "rows_checked": sum(report.rows for report in reports.values()),
             "faulty_rows": dg.MetadataValue.json(faults),
             "examples": dg.MetadataValue.json(
-                {name: {kind: ids[:EXAMPLES] for kind, ids in report.faults.items() if ids} for name, report in reports.items()}
+                {
+                    name: {kind: ids[:EXAMPLES] for kind, ids in report.faults.items() if ids}
+                    for name, report in reports.items()
+                }
             ),
         },
     )

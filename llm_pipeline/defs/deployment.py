@@ -7,7 +7,6 @@ and the trainer in a GPU pod launched through Dagster Pipes (`PipesK8sClient`). 
 the Helm chart writes it from deploy/helm-values.yaml.
 """
 
-
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from llm_pipeline.defs.launchers import KubernetesTrainingLauncher, SubprocessTrainingLauncher, Toleration
-from llm_pipeline.deployment_settings import (
+from llm_pipeline.environment import (
     KUBERNETES,
     LOCAL,
     KubernetesSettings,
@@ -23,7 +22,7 @@ from llm_pipeline.deployment_settings import (
     kubernetes_settings,
     local_data_dir,
 )
-from llm_pipeline.paths import DATA_DIR_ENV
+from llm_pipeline.storage.layout import DATA_DIR_ENV
 
 TRAINING_LAUNCHER_KEY = "training_launcher"
 

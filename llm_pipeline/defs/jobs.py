@@ -1,6 +1,5 @@
 """The two jobs: the dataset alone, and everything through the fine-tuned checkpoint."""
 
-
 import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP

@@ -4,14 +4,13 @@ Both run the same command through Dagster Pipes, so the trainer reports its lear
 final metrics the same way wherever it runs; the checkpoint asset only sees `TrainingLauncher`.
 """
 
-
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
 from pydantic import Field
 
-from llm_pipeline.paths import DATA_DIR_ENV
+from llm_pipeline.storage.layout import DATA_DIR_ENV
 
 DATA_VOLUME = "data"
 SHM_VOLUME = "dshm"
@@ -56,16 +55,24 @@ class KubernetesTrainingLauncher(TrainingLauncher):
 
     data_dir: str = Field(description="Where the shared data volume is mounted (the same path in every pod).")
     data_volume_claim: str = Field(description="The PersistentVolumeClaim (ReadWriteMany) holding the data directory.")
-    image: str = Field(default="", description="Image of the training pod; empty: the image of the run's code location.")
-    namespace: str = Field(default="", description="Namespace of the training pod; empty: the namespace the run runs in.")
+    image: str = Field(
+        default="", description="Image of the training pod; empty: the image of the run's code location."
+    )
+    namespace: str = Field(
+        default="", description="Namespace of the training pod; empty: the namespace the run runs in."
+    )
     gpus_per_process: int = Field(default=1, ge=0, description="GPUs requested per training process (0: a CPU pod).")
     gpu_resource: str = Field(default="nvidia.com/gpu", description="Extended resource name of a GPU on the cluster.")
     cpu: str = Field(default="4", description="CPU request of the training pod.")
     memory: str = Field(default="32Gi", description="Memory request and limit of the training pod.")
     node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the training pod must match.")
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints of GPU nodes the pod tolerates.")
-    fs_group: int = Field(default=1000, description="Group owning the files on the data volume (the image's user: deploy/Dockerfile).")
-    service_account_name: str = Field(default="", description="Service account of the training pod; empty: the namespace default.")
+    fs_group: int = Field(
+        default=1000, description="Group owning the files on the data volume (the image's user: deploy/Dockerfile)."
+    )
+    service_account_name: str = Field(
+        default="", description="Service account of the training pod; empty: the namespace default."
+    )
 
     def pod_spec(self, processes: int = 1) -> dict:
         """The training pod (Kubernetes PodSpec fields); PipesK8sClient adds the image, command and env."""
@@ -91,7 +98,8 @@ class KubernetesTrainingLauncher(TrainingLauncher):
             "securityContext": {"fsGroup": self.fs_group},
             "nodeSelector": dict(self.node_selector),
             "tolerations": [
-                {name: value for name, value in toleration.model_dump().items() if value} for toleration in self.tolerations
+                {name: value for name, value in toleration.model_dump().items() if value}
+                for toleration in self.tolerations
             ],
         }
         if self.service_account_name:

@@ -1,12 +1,11 @@
 """Metadata a person reads in the UI: counts that balance, previews, samples per reason."""
 
-
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
-from llm_pipeline.document import Rejection
+from llm_pipeline.records import Rejection
 
 
 def counts_markdown(counts: Mapping[str, int], key: str = "reason", value: str = "count") -> str:
@@ -20,7 +19,9 @@ def counts_markdown(counts: Mapping[str, int], key: str = "reason", value: str =
 def balance_metadata(records_in: int, kept: int, dropped: int, rejected: int) -> dict[str, dg.MetadataValue]:
     """The conservation line every stage shows: in = kept + dropped + rejected."""
     if records_in != kept + dropped + rejected:
-        raise RuntimeError(f"counts do not balance: in {records_in} != kept {kept} + dropped {dropped} + rejected {rejected}")
+        raise RuntimeError(
+            f"counts do not balance: in {records_in} != kept {kept} + dropped {dropped} + rejected {rejected}"
+        )
     return {
         "records_in": dg.MetadataValue.int(records_in),
         "records_kept": dg.MetadataValue.int(kept),

@@ -1,12 +1,11 @@
 """The resource every asset uses to find its data directory."""
 
-
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from llm_pipeline.paths import DataLayout, default_data_dir
+from llm_pipeline.storage.layout import DataLayout, default_data_dir
 
 
 class DataDirResource(dg.ConfigurableResource):

@@ -1,6 +1,5 @@
 """A daily refresh of the dataset (stopped until turned on in the UI)."""
 
-
 import dagster as dg
 
 from llm_pipeline.defs.jobs import prepare_dataset_job

@@ -6,7 +6,6 @@ first look at a data directory with nothing built: an automation condition does 
 own first evaluation, so without it a fresh `dagster dev` would wait for the next edit.
 """
 
-
 import json
 import os
 
@@ -15,9 +14,9 @@ import dagster as dg
 from llm_pipeline.defs.assets.raw import raw_asset_key
 from llm_pipeline.defs.jobs import fine_tune_job
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.deployment_settings import sensor_interval
-from llm_pipeline.paths import RAW_FORMATS
-from llm_pipeline.raw_files import combined_digest, folder_digests
+from llm_pipeline.environment import sensor_interval
+from llm_pipeline.stages.plaintext.formats import FORMATS as RAW_FORMATS
+from llm_pipeline.storage.raw_files import combined_digest, folder_digests
 
 # The tag Dagster reads an observation's data version from.
 DATA_VERSION_TAG = "dagster/data_version"
@@ -50,7 +49,9 @@ def raw_data_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResour
             # Outputs built before the sensor ran: remember the files, do not rebuild.
             return dg.SensorResult(cursor=json.dumps(current))
         context.log.info(f"nothing built yet: requesting a fine_tune run over {len(current)} raw files")
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=combined_digest(current))], cursor=json.dumps(current))
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=combined_digest(current))], cursor=json.dumps(current)
+        )
     changes = describe_changes(previous, current)
     summary = ", ".join(f"{len(names)} {kind}" for kind, names in changes.items() if names)
     context.log.info(f"raw data changed: {summary}")

@@ -30,23 +30,77 @@ MODES: tuple[str, ...] = get_args(Mode)
 # Elements whose text is never shown as page text.
 _NON_TEXT_TAGS = ("head", "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas")
 _BOILERPLATE_TAGS = frozenset({"nav", "header", "footer", "aside", "form", "dialog", "menu", "button"})
-_BOILERPLATE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar", "dialog"})
+_BOILERPLATE_ROLES = frozenset(
+    {"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar", "dialog"}
+)
 # Words in a class or id that mark a block as site chrome rather than the article.
-_BOILERPLATE_WORDS = frozenset({
-    "nav", "navbar", "navigation", "menu", "menubar", "sidebar", "footer", "breadcrumb", "breadcrumbs",
-    "cookie", "cookies", "consent", "share", "sharing", "social", "comment", "comments",
-    "related", "newsletter", "subscribe", "promo", "advert", "advertisement", "ads", "skip",
-})
+_BOILERPLATE_WORDS = frozenset(
+    {
+        "nav",
+        "navbar",
+        "navigation",
+        "menu",
+        "menubar",
+        "sidebar",
+        "footer",
+        "breadcrumb",
+        "breadcrumbs",
+        "cookie",
+        "cookies",
+        "consent",
+        "share",
+        "sharing",
+        "social",
+        "comment",
+        "comments",
+        "related",
+        "newsletter",
+        "subscribe",
+        "promo",
+        "advert",
+        "advertisement",
+        "ads",
+        "skip",
+    }
+)
 # A block holding more than this share of the text being pruned is the content, not chrome.
 _MAX_BOILERPLATE_SHARE = 0.5
 
 _LINE, _PARAGRAPH = 1, 2
 _LINE_TAGS = frozenset({"br", "li", "tr", "dt", "dd", "option", "caption", "figcaption", "summary", "legend"})
-_PARAGRAPH_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "center", "details", "dialog", "div", "dl",
-    "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hgroup", "hr", "main", "nav", "ol", "p", "section", "table", "ul",
-})
+_PARAGRAPH_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "section",
+        "table",
+        "ul",
+    }
+)
 _CELL_TAGS = frozenset({"td", "th"})
 
 # --- decoding ---------------------------------------------------------------------------
@@ -63,14 +117,28 @@ _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)"""
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?encoding\s*=\s*["']([-\w.:]+)""", re.I)
 # Browsers read these labels as a superset encoding (WHATWG Encoding Standard); so do we.
 _SUPERSETS = {
-    "ascii": "cp1252", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "tis-620": "cp874",
-    "shift_jis": "cp932", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "big5": "big5hkscs",
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "tis-620": "cp874",
+    "shift_jis": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
 }
 _LABEL_ALIASES = {"windows-31j": "cp932", "x-sjis": "cp932", "x-gbk": "gb18030", "x-euc-jp": "euc_jp"}
 _MAGIC_NUMBERS = {
-    b"\x89PNG": "a PNG image", b"\x1f\x8b": "gzip data", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
-    b"PK\x03\x04": "a zip archive", b"%PDF": "a PDF document", b"BZh": "bzip2 data", b"\xfd7zXZ": "xz data",
-    b"\x28\xb5\x2f\xfd": "zstd data", b"\x7fELF": "an executable",
+    b"\x89PNG": "a PNG image",
+    b"\x1f\x8b": "gzip data",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PK\x03\x04": "a zip archive",
+    b"%PDF": "a PDF document",
+    b"BZh": "bzip2 data",
+    b"\xfd7zXZ": "xz data",
+    b"\x28\xb5\x2f\xfd": "zstd data",
+    b"\x7fELF": "an executable",
 }
 _CONTROL_BYTES = frozenset(range(32)) - {9, 10, 11, 12, 13, 27}  # ESC is used by ISO-2022 text
 _MAX_CONTROL_SHARE = 0.02
@@ -89,7 +157,7 @@ def decode_html(page: bytes) -> str:
         return ""
     for bom, encoding in _BOMS:
         if page.startswith(bom):
-            return page[len(bom):].decode(encoding, errors="replace")
+            return page[len(bom) :].decode(encoding, errors="replace")
     if page[:2] in (b"<\x00", b"\x00<"):  # UTF-16 without a BOM: every other byte is NUL
         return page.decode("utf-16-le" if page[0] else "utf-16-be", errors="replace")
     _reject_binary(page[:_PRESCAN_BYTES])

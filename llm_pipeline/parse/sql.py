@@ -302,13 +302,45 @@ class _Table:
 
 
 # Words that start a table constraint rather than a column definition.
-_CONSTRAINT_WORDS = frozenset({
-    "CONSTRAINT", "PRIMARY", "PRIMARY KEY", "FOREIGN", "FOREIGN KEY", "UNIQUE", "UNIQUE KEY",
-    "CHECK", "EXCLUDE", "FULLTEXT", "SPATIAL", "LIKE", "PERIOD", "INDEX", "KEY",
-})
+_CONSTRAINT_WORDS = frozenset(
+    {
+        "CONSTRAINT",
+        "PRIMARY",
+        "PRIMARY KEY",
+        "FOREIGN",
+        "FOREIGN KEY",
+        "UNIQUE",
+        "UNIQUE KEY",
+        "CHECK",
+        "EXCLUDE",
+        "FULLTEXT",
+        "SPATIAL",
+        "LIKE",
+        "PERIOD",
+        "INDEX",
+        "KEY",
+    }
+)
 _TYPE_KINDS: dict[str, type] = {
-    **dict.fromkeys(("int", "integer", "smallint", "bigint", "tinyint", "mediumint", "int2", "int4", "int8",
-                     "serial", "smallserial", "bigserial", "serial4", "serial8"), int),
+    **dict.fromkeys(
+        (
+            "int",
+            "integer",
+            "smallint",
+            "bigint",
+            "tinyint",
+            "mediumint",
+            "int2",
+            "int4",
+            "int8",
+            "serial",
+            "smallserial",
+            "bigserial",
+            "serial4",
+            "serial8",
+        ),
+        int,
+    ),
     **dict.fromkeys(("numeric", "decimal", "real", "double", "double precision", "float", "float4", "float8"), float),
     **dict.fromkeys(("boolean", "bool"), bool),
     "bytea": bytes,
@@ -320,7 +352,8 @@ def _read_create_table(text: str) -> _Table | None:
     from sqlparse import lexer, tokens
 
     significant = [
-        (ttype, value) for ttype, value in lexer.tokenize(text)
+        (ttype, value)
+        for ttype, value in lexer.tokenize(text)
         if ttype not in tokens.Whitespace and ttype not in tokens.Newline and ttype not in tokens.Comment
     ]
     words = [value.upper() for _, value in significant]
@@ -419,15 +452,15 @@ def _typed_rows(text: str, header: re.Match, tables: dict[str, _Table], mysql: b
         else:
             names = columns
         if bytes in kinds:
-            values = [_bytea(v) if kind is bytes else v for v, kind in zip(values, kinds)]
-        yield table, dict(zip(names, values))
+            values = [_bytea(v) if kind is bytes else v for v, kind in zip(values, kinds, strict=False)]
+        yield table, dict(zip(names, values, strict=False))
 
 
 def _kinds_for(columns: list[str] | None, table: _Table | None) -> list[type | None]:
     """Column kinds in the order of `columns` (or of the table), from its CREATE TABLE."""
     if table is None:
         return []
-    by_name = {name.casefold(): kind for name, kind in zip(table.columns, table.kinds)}
+    by_name = {name.casefold(): kind for name, kind in zip(table.columns, table.kinds, strict=False)}
     return [by_name.get(name.casefold()) for name in (columns or table.columns)]
 
 
@@ -647,15 +680,20 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
         fields = line.split("\t")
         names = columns or [f"col{i}" for i in range(1, len(fields) + 1)]
         if len(fields) != len(names):
-            report(on_error, f"statement {statement.number} (line {line_number})",
-                   f"COPY row has {len(fields)} fields for the {len(names)} columns of {table}")
+            report(
+                on_error,
+                f"statement {statement.number} (line {line_number})",
+                f"COPY row has {len(fields)} fields for the {len(names)} columns of {table}",
+            )
             continue
         try:
-            values = [_copy_value(text, kind) for text, kind in zip(fields, kinds or [None] * len(fields))]
+            values = [
+                _copy_value(text, kind) for text, kind in zip(fields, kinds or [None] * len(fields), strict=False)
+            ]
         except ValueError as error:
             report(on_error, f"statement {statement.number} (line {line_number})", f"bad COPY value: {error}")
             continue
-        yield table, dict(zip(names, values))
+        yield table, dict(zip(names, values, strict=False))
     if not statement.copy.ended:
         raise _Malformed("COPY data not ended by a \\. line before the end of the file")
 

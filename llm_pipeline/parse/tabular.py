@@ -26,9 +26,9 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from llm_pipeline.parse.errors import OnError, report
 from llm_pipeline.parse.mixed_encoding import MIXED_ENCODING, has_mixed_lines
 from llm_pipeline.parse.mixed_encoding import register as register_mixed_encoding
-from llm_pipeline.parse.errors import OnError, report
 
 # Cheap and idempotent: lets `open()` and pandas accept MIXED_ENCODING, detected or configured.
 register_mixed_encoding()
@@ -190,7 +190,7 @@ def _rows_by_pandas(path, encoding, delimiter, chunksize, progress, locator, on_
                 progress.columns = _column_names(next(rows, ()))
             for row in rows:
                 progress.rows_done += 1
-                yield {name: _cell(value) for name, value in zip(progress.columns, row)}
+                yield {name: _cell(value) for name, value in zip(progress.columns, row, strict=False)}
 
 
 def _open_reader(path, encoding, delimiter, chunksize):
@@ -233,13 +233,20 @@ def _rows_by_csv_module(path, encoding, delimiter, stop, progress, on_error):
             if len(cells) > len(progress.columns):
                 if index + 1 not in progress.reported:
                     progress.reported.add(index + 1)
-                    report(on_error, f"line {line}", f"ragged row: {len(cells)} fields, the header has {len(progress.columns)}")
+                    report(
+                        on_error,
+                        f"line {line}",
+                        f"ragged row: {len(cells)} fields, the header has {len(progress.columns)}",
+                    )
                 continue
             if skip:
                 skip -= 1
                 continue
             progress.rows_done += 1
-            yield {name: _cell(value) for name, value in itertools.zip_longest(progress.columns, cells[: len(progress.columns)], fillvalue="")}
+            yield {
+                name: _cell(value)
+                for name, value in itertools.zip_longest(progress.columns, cells[: len(progress.columns)], fillvalue="")
+            }
 
 
 @contextlib.contextmanager

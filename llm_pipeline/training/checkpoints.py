@@ -17,7 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
-from llm_pipeline.tokenize import DATA_VERSION_FILE
+from llm_pipeline.storage.fingerprint import hash_file_into
+from llm_pipeline.token_rows import DATA_VERSION_FILE
 from llm_pipeline.training.config import BOOKKEEPING_FIELDS, TrainingConfig
 
 COMPLETE_MARKER = "checkpoint_complete.json"
@@ -44,9 +45,7 @@ def dataset_version(path: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(str(file.relative_to(path)).encode())
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        hash_file_into(digest, file)
     return digest.hexdigest()
 
 

@@ -1,6 +1,6 @@
 """Rows -> batches: padded records, or packed rows whose records must not see each other.
 
-A packed row (see `llm_pipeline.tokenize`) carries `position_ids` that restart at 0 where each
+A packed row (see `llm_pipeline.stages.tokenized.encode`) carries `position_ids` that restart at 0 where each
 record begins. Given position ids and *no* attention mask, transformers builds a block-diagonal
 causal mask (and flash attention reads the same boundaries from the position ids), so the
 collator drops the attention mask on purpose. `check_packed_isolation` proves on the actual

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from llm_pipeline.setting import setting
 
 METHODS = ("full", "lora", "qlora")
 SCHEDULERS = ("cosine", "constant_with_warmup", "linear", "constant", "cosine_with_restarts", "polynomial")
@@ -34,119 +36,131 @@ ALL_LINEAR = "all-linear"
 """`lora_target_modules: [all-linear]` puts adapters on every linear layer but the output head."""
 
 
-def _help(default: Any, text: str) -> Any:
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": text})
-    return field(default=default, metadata={"help": text})
-
-
 @dataclass
 class TrainingConfig:
     # --- run paths -------------------------------------------------------------------------
-    base_model: str = _help("", "Hugging Face model id or local directory of the base causal LM (and its tokenizer).")
-    tokenized_path: str = _help(
-        "", "A `datasets.DatasetDict` saved with `save_to_disk`, with `train` and `validation` splits "
-        "holding `input_ids`, `attention_mask` and `labels` (and `position_ids` when packed)."
+    base_model: str = setting("", "Hugging Face model id or local directory of the base causal LM (and its tokenizer).")
+    tokenized_path: str = setting(
+        "",
+        "A `datasets.DatasetDict` saved with `save_to_disk`, with `train` and `validation` splits "
+        "holding `input_ids`, `attention_mask` and `labels` (and `position_ids` when packed).",
     )
-    output_dir: str = _help(
+    output_dir: str = setting(
         "", "Where checkpoints go; the final model (or LoRA adapter) and tokenizer are saved to `output_dir/final`."
     )
 
     # --- method ----------------------------------------------------------------------------
-    method: str = _help(
-        "lora", "`full` trains every weight; `lora` trains low-rank adapters on a frozen base; "
-        "`qlora` does the same on a 4-bit quantized base (bitsandbytes)."
+    method: str = setting(
+        "lora",
+        "`full` trains every weight; `lora` trains low-rank adapters on a frozen base; "
+        "`qlora` does the same on a 4-bit quantized base (bitsandbytes).",
     )
 
     # --- optimisation ----------------------------------------------------------------------
-    optim: str = _help(
-        "adamw_torch", "Optimizer: " + " | ".join(OPTIMIZERS) + ". The paged and 8-bit AdamW variants (bitsandbytes) "
-        "keep optimizer states out of the way of activation spikes / in a quarter of the memory."
+    optim: str = setting(
+        "adamw_torch",
+        "Optimizer: " + " | ".join(OPTIMIZERS) + ". The paged and 8-bit AdamW variants (bitsandbytes) "
+        "keep optimizer states out of the way of activation spikes / in a quarter of the memory.",
     )
-    learning_rate: float = _help(2e-4, "Peak learning rate (after warmup). 2e-4 suits LoRA; full fine-tunes want ~1e-5.")
-    lr_scheduler_type: str = _help("cosine", "Learning-rate schedule after warmup: " + " | ".join(SCHEDULERS) + ".")
-    warmup_steps: float = _help(
+    learning_rate: float = setting(
+        2e-4, "Peak learning rate (after warmup). 2e-4 suits LoRA; full fine-tunes want ~1e-5."
+    )
+    lr_scheduler_type: str = setting("cosine", "Learning-rate schedule after warmup: " + " | ".join(SCHEDULERS) + ".")
+    warmup_steps: float = setting(
         5, "Optimizer steps of linear warmup from 0 to `learning_rate`; a value in (0, 1) is a fraction of all steps."
     )
-    per_device_train_batch_size: int = _help(8, "Training rows per device per forward pass.")
-    per_device_eval_batch_size: int = _help(8, "Validation rows per device per forward pass.")
-    gradient_accumulation_steps: int = _help(
+    per_device_train_batch_size: int = setting(8, "Training rows per device per forward pass.")
+    per_device_eval_batch_size: int = setting(8, "Validation rows per device per forward pass.")
+    gradient_accumulation_steps: int = setting(
         1, "Forward passes per optimizer step; effective batch = per-device batch x devices x this."
     )
-    num_train_epochs: float = _help(3.0, "Passes over the training split (ignored when `max_steps` > 0).")
-    max_steps: int = _help(-1, "Total optimizer steps; a value > 0 overrides `num_train_epochs`.")
-    weight_decay: float = _help(0.0, "AdamW weight decay.")
-    max_grad_norm: float = _help(1.0, "Gradient clipping norm (0 disables clipping).")
-    seed: int = _help(42, "Seed for weight/adapter initialisation and dropout (and data order unless `data_seed` is set).")
-    data_seed: int = _help(-1, "Seed of the data order alone; -1: use `seed`.")
-    precision: str = _help(
-        "auto", "Mixed precision: auto | bf16 | fp16 | fp32. `auto` takes bf16 on a GPU that supports it, fp16 on "
-        "an older GPU, fp32 on CPU."
+    num_train_epochs: float = setting(3.0, "Passes over the training split (ignored when `max_steps` > 0).")
+    max_steps: int = setting(-1, "Total optimizer steps; a value > 0 overrides `num_train_epochs`.")
+    weight_decay: float = setting(0.0, "AdamW weight decay.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 disables clipping).")
+    seed: int = setting(
+        42, "Seed for weight/adapter initialisation and dropout (and data order unless `data_seed` is set)."
     )
-    gradient_checkpointing: bool = _help(
+    data_seed: int = setting(-1, "Seed of the data order alone; -1: use `seed`.")
+    precision: str = setting(
+        "auto",
+        "Mixed precision: auto | bf16 | fp16 | fp32. `auto` takes bf16 on a GPU that supports it, fp16 on "
+        "an older GPU, fp32 on CPU.",
+    )
+    gradient_checkpointing: bool = setting(
         False, "Recompute activations in the backward pass: less activation memory, more compute per step."
     )
 
     # --- evaluation, logging, checkpoints ---------------------------------------------------
-    eval_steps: int = _help(10, "Evaluate the validation loss every this many optimizer steps.")
-    logging_steps: int = _help(5, "Log (and report) the training loss every this many optimizer steps.")
-    save_steps: int = _help(50, "Write a checkpoint every this many optimizer steps.")
-    save_total_limit: int = _help(
-        2, "Keep at most this many checkpoints in `output_dir` (older ones are deleted); 2 or more keeps a complete one "
-        "while the next is written."
+    eval_steps: int = setting(10, "Evaluate the validation loss every this many optimizer steps.")
+    logging_steps: int = setting(5, "Log (and report) the training loss every this many optimizer steps.")
+    save_steps: int = setting(50, "Write a checkpoint every this many optimizer steps.")
+    save_total_limit: int = setting(
+        2,
+        "Keep at most this many checkpoints in `output_dir` (older ones are deleted); 2 or more keeps a complete one "
+        "while the next is written.",
     )
-    resume_from_checkpoint: bool = _help(
-        True, "Continue from the newest complete checkpoint of the same run (same config and data) when there is "
-        "one, e.g. after a crash; false always starts over."
+    resume_from_checkpoint: bool = setting(
+        True,
+        "Continue from the newest complete checkpoint of the same run (same config and data) when there is "
+        "one, e.g. after a crash; false always starts over.",
     )
-    early_stopping_patience: int = _help(
-        0, "Stop when the validation loss has not improved for this many evaluations (the best checkpoint is then "
-        "kept, as with `load_best_model_at_end`); 0 = never stop early."
+    early_stopping_patience: int = setting(
+        0,
+        "Stop when the validation loss has not improved for this many evaluations (the best checkpoint is then "
+        "kept, as with `load_best_model_at_end`); 0 = never stop early.",
     )
-    load_best_model_at_end: bool = _help(
-        False, "Keep the checkpoint with the lowest validation loss and save it as the final model "
-        "(`save_steps` must be a multiple of `eval_steps`)."
+    load_best_model_at_end: bool = setting(
+        False,
+        "Keep the checkpoint with the lowest validation loss and save it as the final model "
+        "(`save_steps` must be a multiple of `eval_steps`).",
     )
-    tensorboard: bool = _help(False, "Also write TensorBoard logs to `output_dir/tensorboard`.")
+    tensorboard: bool = setting(False, "Also write TensorBoard logs to `output_dir/tensorboard`.")
 
     # --- LoRA / QLoRA ----------------------------------------------------------------------
-    lora_r: int = _help(8, "Rank of the LoRA update matrices.")
-    lora_alpha: int = _help(16, "LoRA scaling numerator: the update is scaled by lora_alpha / lora_r.")
-    lora_dropout: float = _help(0.05, "Dropout on the LoRA branch input.")
-    lora_target_modules: list[str] = _help(
-        ["q_proj", "v_proj"], "Names of the linear layers that get adapters (Llama: q_proj, k_proj, v_proj, o_proj, "
-        "gate_proj, up_proj, down_proj), or `[all-linear]` for every linear layer but the output head."
+    lora_r: int = setting(8, "Rank of the LoRA update matrices.")
+    lora_alpha: int = setting(16, "LoRA scaling numerator: the update is scaled by lora_alpha / lora_r.")
+    lora_dropout: float = setting(0.05, "Dropout on the LoRA branch input.")
+    lora_target_modules: list[str] = setting(
+        ["q_proj", "v_proj"],
+        "Names of the linear layers that get adapters (Llama: q_proj, k_proj, v_proj, o_proj, "
+        "gate_proj, up_proj, down_proj), or `[all-linear]` for every linear layer but the output head.",
     )
-    lora_modules_to_save: list[str] = _help(
+    lora_modules_to_save: list[str] = setting(
         [], "Modules trained in full and saved beside the adapter, e.g. `[lm_head, embed_tokens]` after adding tokens."
     )
-    lora_layers_to_transform: list[int] = _help([], "Layer numbers that get adapters; empty: every layer.")
-    qlora_quant_type: str = _help("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
-    qlora_double_quant: bool = _help(True, "Also quantize the quantization constants (saves ~0.4 bit per weight).")
-    qlora_compute_dtype: str = _help(
-        "auto", "Dtype the 4-bit weights are dequantized to for each matmul: auto | bfloat16 | float16 | float32; "
-        "`auto` follows `precision`."
+    lora_layers_to_transform: list[int] = setting([], "Layer numbers that get adapters; empty: every layer.")
+    qlora_quant_type: str = setting("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
+    qlora_double_quant: bool = setting(True, "Also quantize the quantization constants (saves ~0.4 bit per weight).")
+    qlora_compute_dtype: str = setting(
+        "auto",
+        "Dtype the 4-bit weights are dequantized to for each matmul: auto | bfloat16 | float16 | float32; "
+        "`auto` follows `precision`.",
     )
 
     # --- scale and memory --------------------------------------------------------------------
-    num_processes: int = _help(
+    num_processes: int = setting(
         1, "Training processes launched by `accelerate launch` (DDP): one per GPU; on CPU, processes over gloo."
     )
-    fsdp: bool = _help(
-        False, "Fully Sharded Data Parallel (FSDP2) over the `num_processes` processes instead of DDP: parameters, "
+    fsdp: bool = setting(
+        False,
+        "Fully Sharded Data Parallel (FSDP2) over the `num_processes` processes instead of DDP: parameters, "
         "gradients and optimizer states are split between the processes instead of copied to each (for a model "
         "whose full training state does not fit one device). `gradient_checkpointing` then uses FSDP's own "
-        "activation checkpointing. Not with `qlora`."
+        "activation checkpointing. Not with `qlora`.",
     )
-    fsdp_cpu_offload: bool = _help(False, "With FSDP: keep parameters and gradients in CPU memory between uses (slower, frees device memory).")
-    fsdp_state_dict_type: str = _help(
-        "FULL_STATE_DICT", "With FSDP: checkpoints as FULL_STATE_DICT (one Hugging Face-compatible file) | "
-        "SHARDED_STATE_DICT (one file per process; faster to write for large models)."
+    fsdp_cpu_offload: bool = setting(
+        False, "With FSDP: keep parameters and gradients in CPU memory between uses (slower, frees device memory)."
     )
-    memory_preflight: bool = _help(
+    fsdp_state_dict_type: str = setting(
+        "FULL_STATE_DICT",
+        "With FSDP: checkpoints as FULL_STATE_DICT (one Hugging Face-compatible file) | "
+        "SHARDED_STATE_DICT (one file per process; faster to write for large models).",
+    )
+    memory_preflight: bool = setting(
         True, "Before loading the model, estimate the memory the plan needs and refuse to start when it cannot fit."
     )
-    max_memory_mb: int = _help(
+    max_memory_mb: int = setting(
         0, "Memory the preflight may plan for, per process; 0: what the device has free (CUDA) or available RAM (CPU)."
     )
 
@@ -196,21 +210,31 @@ class TrainingConfig:
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0; got {getattr(self, name)!r}")
         if self.fsdp and self.num_processes < 2:
-            problems.append("fsdp shards the model over several processes: set num_processes to 2 or more (one per GPU)")
+            problems.append(
+                "fsdp shards the model over several processes: set num_processes to 2 or more (one per GPU)"
+            )
         if self.fsdp and self.method == "qlora":
-            problems.append("fsdp with method qlora is not supported: use method lora or full with fsdp, or qlora with DDP (fsdp: false)")
+            problems.append(
+                "fsdp with method qlora is not supported: use method lora or full with fsdp, or qlora with DDP (fsdp: false)"
+            )
         if not (self.max_steps == -1 or self.max_steps > 0):
-            problems.append(f"max_steps must be -1 (use num_train_epochs) or a positive integer; got {self.max_steps!r}")
+            problems.append(
+                f"max_steps must be -1 (use num_train_epochs) or a positive integer; got {self.max_steps!r}"
+            )
         if not (self.data_seed == -1 or self.data_seed >= 0):
             problems.append(f"data_seed must be -1 (use seed) or >= 0; got {self.data_seed!r}")
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}")
         if not self.lora_target_modules or not all(isinstance(m, str) and m for m in self.lora_target_modules):
-            problems.append(f"lora_target_modules must be a non-empty list of module names; got {self.lora_target_modules!r}")
+            problems.append(
+                f"lora_target_modules must be a non-empty list of module names; got {self.lora_target_modules!r}"
+            )
         elif ALL_LINEAR in self.lora_target_modules and len(self.lora_target_modules) > 1:
             problems.append(f"lora_target_modules: `{ALL_LINEAR}` stands alone; got {self.lora_target_modules!r}")
         if any(not (isinstance(layer, int) and layer >= 0) for layer in self.lora_layers_to_transform):
-            problems.append(f"lora_layers_to_transform must hold layer numbers >= 0; got {self.lora_layers_to_transform!r}")
+            problems.append(
+                f"lora_layers_to_transform must hold layer numbers >= 0; got {self.lora_layers_to_transform!r}"
+            )
         if (self.load_best_model_at_end or self.early_stopping_patience) and self.save_steps % self.eval_steps:
             problems.append(
                 f"load_best_model_at_end and early stopping compare checkpoints at evaluations: save_steps "
@@ -242,7 +266,7 @@ class TrainingConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     @classmethod
-    def field_help(cls) -> dict[str, str]:
+    def fieldsetting(cls) -> dict[str, str]:
         """Field name -> help text, for UIs and config schemas."""
         return {f.name: f.metadata["help"] for f in fields(cls)}
 

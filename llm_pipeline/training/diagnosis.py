@@ -185,5 +185,5 @@ def _tail_relative_drop(points: Sequence[tuple[int, float]]) -> float:
     spread = sum((s - mean_step) ** 2 for s in steps)
     if spread == 0 or mean_loss <= 0:
         return 0.0
-    slope = sum((s - mean_step) * (loss - mean_loss) for s, loss in zip(steps, losses)) / spread
+    slope = sum((s - mean_step) * (loss - mean_loss) for s, loss in zip(steps, losses, strict=False)) / spread
     return -slope * (steps[-1] - steps[0]) / mean_loss

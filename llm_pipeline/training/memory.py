@@ -120,7 +120,10 @@ class MemoryEstimate:
         return self.weights + self.gradients + self.optimizer + self.activations + self.logits + self.runtime
 
     def to_mb(self) -> dict[str, float]:
-        return {**{name: round(value / MIB, 1) for name, value in asdict(self).items()}, "total": round(self.total / MIB, 1)}
+        return {
+            **{name: round(value / MIB, 1) for name, value in asdict(self).items()},
+            "total": round(self.total / MIB, 1),
+        }
 
     def describe(self) -> str:
         parts = ", ".join(f"{name} {value / GIB:.2f}" for name, value in asdict(self).items())
@@ -309,7 +312,7 @@ def model_shape(
 def _layer_number(module_name: str) -> int | None:
     """The number after `layers.` (or `h.`, `blocks.`) in a module's dotted name."""
     parts = module_name.split(".")
-    for before, after in zip(parts, parts[1:]):
+    for before, after in zip(parts, parts[1:], strict=False):
         if before in ("layers", "h", "blocks") and after.isdigit():
             return int(after)
     return None

@@ -12,17 +12,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from llm_pipeline.training.tiny_model import replace_dir
+from llm_pipeline.storage.atomic import atomic_dir
 
 ADAPTER_CONFIG = "adapter_config.json"
 MODEL_CARD = "README.md"
 # Metrics of the training summary that the card shows, in this order.
-CARD_METRICS = ("final_train_loss", "final_eval_loss", "global_steps", "trainable_params", "total_params", "peak_memory_mb")
+CARD_METRICS = (
+    "final_train_loss",
+    "final_eval_loss",
+    "global_steps",
+    "trainable_params",
+    "total_params",
+    "peak_memory_mb",
+)
 
 
 def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> str:
@@ -31,21 +37,17 @@ def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> 
     Returns how the model was produced: "merged adapter" or "full fine-tune".
     """
     final_dir, out_dir = Path(final_dir), Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as staging:
         if (final_dir / ADAPTER_CONFIG).is_file():
             _merge_adapter(final_dir, base_model, staging)
             how = "merged adapter"
         else:
             _link_tree(final_dir, staging)
             how = "full fine-tune"
-        (staging / MODEL_CARD).unlink(missing_ok=True)  # a link to the checkpoint's own file must not be written through
+        (staging / MODEL_CARD).unlink(
+            missing_ok=True
+        )  # a link to the checkpoint's own file must not be written through
         (staging / MODEL_CARD).write_text(card, encoding="utf-8")
-        replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return how
 
 

@@ -22,13 +22,27 @@ def render_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
     train = [(p.step, p.train_loss) for p in curve if p.train_loss is not None]
     evals = [(p.step, p.eval_loss) for p in curve if p.eval_loss is not None]
     if train:
-        axes.plot(*zip(*train), label="train loss", color="tab:blue", linewidth=1.5)
+        axes.plot(*zip(*train, strict=False), label="train loss", color="tab:blue", linewidth=1.5)
     if evals:
-        axes.plot(*zip(*evals), label="validation loss", color="tab:orange", marker="o", markersize=3, linewidth=1.5)
+        axes.plot(
+            *zip(*evals, strict=False),
+            label="validation loss",
+            color="tab:orange",
+            marker="o",
+            markersize=3,
+            linewidth=1.5,
+        )
         best_step, best_loss = min(evals, key=lambda point: point[1])
         axes.axvline(best_step, color="tab:green", linestyle="--", linewidth=1)
-        axes.plot([best_step], [best_loss], marker="*", markersize=12, color="tab:green", linestyle="none",
-                  label=f"best validation (step {best_step}: {best_loss:.3f})")
+        axes.plot(
+            [best_step],
+            [best_loss],
+            marker="*",
+            markersize=12,
+            color="tab:green",
+            linestyle="none",
+            label=f"best validation (step {best_step}: {best_loss:.3f})",
+        )
     if not (train or evals):
         axes.text(0.5, 0.5, "no loss logged", ha="center", va="center", transform=axes.transAxes)
     axes.set_title(title)

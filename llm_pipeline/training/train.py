@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from llm_pipeline.storage.atomic import replace_dir
 from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, prepare_output_dir, run_fingerprint
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
-from llm_pipeline.training.tiny_model import replace_dir
 
 MODEL_COLUMNS = ("input_ids", "attention_mask", "labels")
 PACKED_MODEL_COLUMNS = ("input_ids", "position_ids", "labels")
@@ -238,7 +238,9 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
 
     if config.fsdp and not cuda:
         # accelerate turns a CPU launch with an FSDP plugin into plain DDP; say so instead of pretending.
-        raise ValueError("fsdp shards the model over CUDA devices; on a machine without GPUs the processes can only run DDP: set fsdp: false")
+        raise ValueError(
+            "fsdp shards the model over CUDA devices; on a machine without GPUs the processes can only run DDP: set fsdp: false"
+        )
     args = training_arguments(config, precision, cuda)  # joins the process group of a distributed launch
 
     # One process decides (and clears stale checkpoints) first; the others then read the same answer.
@@ -468,6 +470,7 @@ def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any
         tokenizer.save_pretrained(str(staging))
         (staging / SUMMARY_FILE).write_text(json.dumps(dict(metadata), indent=2, default=str) + "\n", encoding="utf-8")
         replace_dir(staging, final)
+        shutil.rmtree(staging, ignore_errors=True)  # the previous final model, swapped out
     trainer.accelerator.wait_for_everyone()
     return final.resolve()
 

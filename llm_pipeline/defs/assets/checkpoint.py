@@ -1,6 +1,5 @@
 """checkpoint: the GPU step. Training runs as its own process, launched through Dagster Pipes."""
 
-
 import dataclasses
 import json
 import os
@@ -13,7 +12,7 @@ import pydantic
 from llm_pipeline.defs.assets.model_inputs import base_model, tokenized
 from llm_pipeline.defs.launchers import TrainingLauncher
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.model_ref import read_model_ref
+from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint
 from llm_pipeline.training.diagnosis import diagnose
@@ -95,7 +94,9 @@ def checkpoint(
     if context.retry_number:
         context.log.info(f"attempt {context.retry_number + 1}: the trainer resumes from its last complete checkpoint")
     context.log.info(f"launching {training.method} training: {' '.join(command)}")
-    reported = training_launcher.launch(context, command, env, processes=training.num_processes).get_materialize_result()
+    reported = training_launcher.launch(
+        context, command, env, processes=training.num_processes
+    ).get_materialize_result()
     metadata = dict(reported.metadata or {})
     return dg.MaterializeResult(
         metadata={
@@ -137,7 +138,9 @@ def curve_metadata(points: list[dict], method: str) -> dict[str, dg.MetadataValu
         "learning_curve_plot": dg.MetadataValue.md(png_markdown(png)),
         "diagnosis": dg.MetadataValue.text(diagnosis.verdict),
         "diagnosis_reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in diagnosis.reasons)),
-        "best_step": dg.MetadataValue.int(diagnosis.best_step) if diagnosis.best_step is not None else dg.MetadataValue.text("n/a"),
+        "best_step": dg.MetadataValue.int(diagnosis.best_step)
+        if diagnosis.best_step is not None
+        else dg.MetadataValue.text("n/a"),
         "best_eval_loss": _float_or_na(diagnosis.best_eval_loss),
         "generalization_gap": _float_or_na(diagnosis.gap),
         "learning_curve": dg.MetadataValue.json(json.loads(json.dumps(points))),

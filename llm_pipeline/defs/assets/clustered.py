@@ -8,19 +8,19 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from llm_pipeline.cluster import (
+from llm_pipeline.defs.assets.filtered import filtered
+from llm_pipeline.defs.assets.plaintext import DATASET_GROUP
+from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.clustered.clustering import (
     ClusterSettings,
     cluster_texts,
     diversity_drops,
     silhouettes_markdown,
     summaries_markdown,
 )
-from llm_pipeline.defs.assets.filtered import filtered
-from llm_pipeline.defs.assets.plaintext import DATASET_GROUP
-from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
-from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.document import Rejection
-from llm_pipeline.stage_store import iter_records, load_records, save_dataset, save_rejections
+from llm_pipeline.storage.stage_output import iter_records, load_records, save_dataset, save_rejections
 
 STAGE = "clustered"
 _DEFAULTS = ClusterSettings()
@@ -28,7 +28,8 @@ _DEFAULTS = ClusterSettings()
 
 class ClusterConfig(dg.Config):
     num_clusters: int = Field(
-        default=0, description="Number of k-means clusters; 0 chooses k by silhouette on a sample (2 to `max_auto_clusters`)."
+        default=0,
+        description="Number of k-means clusters; 0 chooses k by silhouette on a sample (2 to `max_auto_clusters`).",
     )
     vectorizer: Literal["tfidf", "embeddings"] = Field(
         default="tfidf",
@@ -37,10 +38,12 @@ class ClusterConfig(dg.Config):
     )
     max_features: int = Field(default=_DEFAULTS.max_features, description="Vocabulary size of the TF-IDF vectorizer.")
     max_auto_clusters: int = Field(
-        default=_DEFAULTS.max_auto_clusters, description="Largest k tried when `num_clusters` is 0 (up to 8 candidates from 2)."
+        default=_DEFAULTS.max_auto_clusters,
+        description="Largest k tried when `num_clusters` is 0 (up to 8 candidates from 2).",
     )
     silhouette_sample: int = Field(
-        default=_DEFAULTS.silhouette_sample, description="Records (a seeded sample) on which the candidate k are scored."
+        default=_DEFAULTS.silhouette_sample,
+        description="Records (a seeded sample) on which the candidate k are scored.",
     )
     max_per_cluster: int = Field(
         default=0,
@@ -50,7 +53,9 @@ class ClusterConfig(dg.Config):
     min_cluster_size: int = Field(
         default=0, description="Drop every record of a cluster smaller than this (`noise_cluster`); 0: keep all."
     )
-    seed: int = Field(default=0, description="Seed of SVD, k-means, the silhouette sample and the caps: same seed, same clusters.")
+    seed: int = Field(
+        default=0, description="Seed of SVD, k-means, the silhouette sample and the caps: same seed, same clusters."
+    )
 
 
 @dg.asset(
@@ -60,7 +65,9 @@ class ClusterConfig(dg.Config):
     description="Filtered records with a `cluster` id (TF-IDF or embeddings + k-means, k by silhouette); cluster sizes, "
     "top terms and examples in metadata; capped or noise-cluster records in rejected/clustered.",
 )
-def clustered(context: dg.AssetExecutionContext, config: ClusterConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+def clustered(
+    context: dg.AssetExecutionContext, config: ClusterConfig, data_dir: DataDirResource
+) -> dg.MaterializeResult:
     layout = data_dir.layout
     source = load_records(layout.stage("filtered"))
     records = list(iter_records(source))
@@ -78,10 +85,15 @@ def clustered(context: dg.AssetExecutionContext, config: ClusterConfig, data_dir
     dropped = [Rejection.of_record(records[index], STAGE, *drops[index]) for index in sorted(drops)]
     # Fresh fingerprints: datasets would otherwise hash the index list to name a cache we never reuse.
     chosen = source.select(kept, new_fingerprint=uuid.uuid4().hex)
-    save_dataset(chosen.add_column("cluster", clustering.labels[kept].tolist(), new_fingerprint=uuid.uuid4().hex), layout.stage(STAGE))
+    save_dataset(
+        chosen.add_column("cluster", clustering.labels[kept].tolist(), new_fingerprint=uuid.uuid4().hex),
+        layout.stage(STAGE),
+    )
     save_rejections(dropped, layout.rejected(STAGE))
     by_reason = Counter(item.reason for item in dropped)
-    context.log.info(f"k={clustering.k} over {len(records)} records (silhouette {clustering.silhouette}); dropped {dict(by_reason)}")
+    context.log.info(
+        f"k={clustering.k} over {len(records)} records (silhouette {clustering.silhouette}); dropped {dict(by_reason)}"
+    )
     return dg.MaterializeResult(
         metadata={
             **balance_metadata(len(records), len(kept), len(dropped), 0),

@@ -6,15 +6,17 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from llm_pipeline.dedup import NearDuplicateSettings
 from llm_pipeline.defs.assets.plaintext import DATASET_GROUP, plaintext
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.document import Rejection
-from llm_pipeline.filters import FilterReport, FilterSettings, analysis_cache, apply_filters
-from llm_pipeline.phrases import phrases_for
-from llm_pipeline.quality import QualitySettings
-from llm_pipeline.stage_store import iter_records, load_records, save_records, save_rejections
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.filtered.analysis import analysis_cache
+from llm_pipeline.stages.filtered.apply import FilterReport, apply_filters
+from llm_pipeline.stages.filtered.dedup import NearDuplicateSettings
+from llm_pipeline.stages.filtered.filters.phrases import phrases_for
+from llm_pipeline.stages.filtered.filters.quality import QualitySettings
+from llm_pipeline.stages.filtered.settings import FilterSettings
+from llm_pipeline.storage.stage_output import iter_records, load_records, save_records, save_rejections
 
 STAGE = "filtered"
 _QUALITY = QualitySettings()
@@ -24,6 +26,8 @@ NGRAM_LIMIT_FIELDS = ("max_top_ngram_char_fraction", "max_duplicate_ngram_char_f
 
 def _string_keys(limits) -> dict[str, float]:
     return {str(n): limit for n, limit in limits.items()}
+
+
 _NEAR = NearDuplicateSettings()
 _RESPONSE = "the response of a supervised record, or the whole unsupervised text"
 
@@ -42,14 +46,17 @@ class FilterConfig(dg.Config):
         default=_QUALITY.min_words_response,
         description="Drop supervised records whose response has fewer words; 1 keeps short answers such as `Paris.`.",
     )
-    max_words: int = Field(default=_QUALITY.max_words, description=f"Drop when {_RESPONSE} has more words (0: no limit).")
+    max_words: int = Field(
+        default=_QUALITY.max_words, description=f"Drop when {_RESPONSE} has more words (0: no limit)."
+    )
     judge_min_words: int = Field(
         default=_QUALITY.judge_min_words,
         description="The ratio and repetition heuristics below judge only texts of at least this many words "
         "(Gopher's minimum document length: on shorter texts one repeated phrase swings the ratios).",
     )
     min_mean_word_length: float = Field(
-        default=_QUALITY.min_mean_word_length, description="Drop text whose mean word length is lower (`mean_word_length`)."
+        default=_QUALITY.min_mean_word_length,
+        description="Drop text whose mean word length is lower (`mean_word_length`).",
     )
     max_mean_word_length: float = Field(
         default=_QUALITY.max_mean_word_length, description="Drop text whose mean word length is higher (0: no limit)."
@@ -108,7 +115,8 @@ class FilterConfig(dg.Config):
         "`near_dup_threshold`; the first occurrence is kept.",
     )
     near_dup_threshold: float = Field(
-        default=_NEAR.threshold, description="Estimated Jaccard similarity of character shingles that makes a near-duplicate."
+        default=_NEAR.threshold,
+        description="Estimated Jaccard similarity of character shingles that makes a near-duplicate.",
     )
     near_dup_num_perm: int = Field(
         default=_NEAR.num_perm, description="MinHash permutations: more estimate the similarity more precisely, slower."
@@ -123,7 +131,9 @@ class FilterConfig(dg.Config):
             values[name] = {int(n): limit for n, limit in values[name].items()}
         quality = QualitySettings(**values)
         near = NearDuplicateSettings(
-            threshold=self.near_dup_threshold, num_perm=self.near_dup_num_perm, shingle_chars=self.near_dup_shingle_chars
+            threshold=self.near_dup_threshold,
+            num_perm=self.near_dup_num_perm,
+            shingle_chars=self.near_dup_shingle_chars,
         )
         return FilterSettings(
             phrases=phrases_for(self.phrase_list, self.extra_phrases),
@@ -142,7 +152,9 @@ class FilterConfig(dg.Config):
     "near duplicates; personal data optionally redacted; the rest, with reasons, in rejected/filtered. The verdicts "
     "and MinHash signatures of unchanged records come from cache/filtered; the duplicate search runs over all.",
 )
-def filtered(context: dg.AssetExecutionContext, config: FilterConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+def filtered(
+    context: dg.AssetExecutionContext, config: FilterConfig, data_dir: DataDirResource
+) -> dg.MaterializeResult:
     layout = data_dir.layout
     source = load_records(layout.stage("plaintext"))
     settings = config.to_settings()

@@ -1,6 +1,5 @@
 """merged_model: the fine-tuned model as one standalone folder, with a model card."""
 
-
 import json
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """base_model and tokenized: the model to fine-tune, and the splits in its tokens."""
 
-
 import json
 from collections import Counter
 
@@ -10,11 +9,12 @@ from pydantic import Field
 from llm_pipeline.defs.assets.splits import splits
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.document import Rejection
-from llm_pipeline.model_ref import model_version, read_model_ref, write_model_ref
-from llm_pipeline.split import TRAIN
-from llm_pipeline.stage_store import atomic_dir, iter_records, load_records, save_rejections
-from llm_pipeline.tokenize import FORMAT_VERSION as TOKENIZE_FORMAT_VERSION
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.base_model.reference import model_version, read_model_ref, write_model_ref
+from llm_pipeline.stages.splits.assign import TRAIN
+from llm_pipeline.stages.tokenized.version import FORMAT_VERSION as TOKENIZE_FORMAT_VERSION
+from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.stage_output import iter_records, load_records, save_rejections
 
 MODEL_GROUP = "model"
 TOKENIZED_STAGE = "tokenized"
@@ -39,7 +39,9 @@ class BaseModelConfig(dg.Config):
     deps=[splits],
     description="The base causal LM and tokenizer: a configured model id / path, or a tiny model built locally.",
 )
-def base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+def base_model(
+    context: dg.AssetExecutionContext, config: BaseModelConfig, data_dir: DataDirResource
+) -> dg.MaterializeResult:
     layout = data_dir.layout
     if config.model_name_or_path:
         from transformers import AutoConfig, AutoTokenizer
@@ -53,12 +55,14 @@ def base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, data_
             metadata={
                 "model": dg.MetadataValue.text(config.model_name_or_path),
                 "origin": dg.MetadataValue.text("configured"),
-                "architecture": dg.MetadataValue.text(", ".join(model_config.architectures or [model_config.model_type])),
+                "architecture": dg.MetadataValue.text(
+                    ", ".join(model_config.architectures or [model_config.model_type])
+                ),
                 "vocab_size": dg.MetadataValue.int(len(tokenizer)),
-            }
+            },
         )
 
-    from llm_pipeline.training.tiny_model import build_tiny_base_model
+    from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
 
     train = load_records(layout.stage("splits") / TRAIN)
     texts = [record.content for record in iter_records(train)]
@@ -86,7 +90,7 @@ def base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, data_
             "vocab_size": dg.MetadataValue.int(len(AutoTokenizer.from_pretrained(target))),
             "hidden_size": dg.MetadataValue.int(model_config.hidden_size),
             "layers": dg.MetadataValue.int(model_config.num_hidden_layers),
-        }
+        },
     )
 
 
@@ -101,13 +105,16 @@ class TokenizeConfig(dg.Config):
         description="Pack records into rows of `max_length` tokens (texts concatenated and cut into blocks, "
         "supervised records whole); records never attend to each other. False: one record per row, padded per batch.",
     )
-    train_on_source: bool = Field(default=False, description="Also compute the loss on the prompt of supervised records.")
+    train_on_source: bool = Field(
+        default=False, description="Also compute the loss on the prompt of supervised records."
+    )
     prompt_template: str = Field(
         default="### Instruction:\n{input}\n\n### Response:\n",
         description="How a supervised record's input is shown to the model; `{input}` is replaced by the prompt.",
     )
     source_max_len: int = Field(
-        default=0, description="Most tokens of a supervised prompt (template included); 0 = only `max_length` limits it."
+        default=0,
+        description="Most tokens of a supervised prompt (template included); 0 = only `max_length` limits it.",
     )
     target_max_len: int = Field(
         default=0, description="Most tokens of a supervised response, EOS included; 0 = only `max_length` limits it."
@@ -128,18 +135,17 @@ class TokenizeConfig(dg.Config):
     description="Both splits as `input_ids`, `labels` (-100 on masked prompt tokens) and, packed, `position_ids`; "
     "EOS-terminated. Rebuilt only when the split, the tokenizer or this config changed.",
 )
-def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+def tokenized(
+    context: dg.AssetExecutionContext, config: TokenizeConfig, data_dir: DataDirResource
+) -> dg.MaterializeResult:
     import datasets
     from transformers import AutoTokenizer
 
-    from llm_pipeline.tokenize import (
-        DATA_VERSION_FILE,
-        REPORT_FILE,
-        TokenizeSettings,
-        encoding_cache,
-        tokenize_splits,
-        tokenized_data_version,
-    )
+    from llm_pipeline.stages.tokenized.encode import encoding_cache
+    from llm_pipeline.stages.tokenized.run import REPORT_FILE, tokenize_splits
+    from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+    from llm_pipeline.stages.tokenized.version import tokenized_data_version
+    from llm_pipeline.token_rows import DATA_VERSION_FILE
 
     layout = data_dir.layout
     splits_path = layout.stage("splits")
@@ -175,7 +181,10 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
             (staging / DATA_VERSION_FILE).write_text(version + "\n")
         dropped = [
             Rejection(
-                stage=TOKENIZED_STAGE, reason=item["reason"], source=item["source"], record_id=item["id"],
+                stage=TOKENIZED_STAGE,
+                reason=item["reason"],
+                source=item["source"],
+                record_id=item["id"],
                 detail=f"split {item['split']}",
             )
             for item in report["dropped"]
@@ -200,7 +209,9 @@ def tokenized(context: dg.AssetExecutionContext, config: TokenizeConfig, data_di
             "pad_fraction": dg.MetadataValue.float(stats["train"]["pad_fraction"] if "train" in stats else 0.0),
             "token_stats": dg.MetadataValue.md(token_stats_markdown(stats)),
             "length_histogram": dg.MetadataValue.md(length_histogram_markdown(stats)),
-            "dropped_by_reason": dg.MetadataValue.md(counts_markdown(Counter(item["reason"] for item in report["dropped"]))),
+            "dropped_by_reason": dg.MetadataValue.md(
+                counts_markdown(Counter(item["reason"] for item in report["dropped"]))
+            ),
             "dagster/row_count": dg.MetadataValue.int(rows),
         },
     )

@@ -1,30 +1,23 @@
 """plaintext: every raw file, and every configured database query, parsed into records (text,
 or input/output)."""
 
-
-from typing import Optional
-
 import dagster as dg
 from pydantic import Field
 
-from llm_pipeline.column_mapping import ColumnMapping
 from llm_pipeline.defs.assets.raw import raw_asset_key
 from llm_pipeline.defs.metadata import balance_metadata, counts_markdown, samples_by_reason_markdown
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.document import Rejection
-from llm_pipeline.ingest import (
-    DEFAULT_DATABASE_CHUNK_SIZE,
-    STAGE,
-    DatabaseSource,
-    HtmlMode,
-    IngestReport,
-    IngestSettings,
-    read_database,
-)
-from llm_pipeline.parse_cache import ParsedFile, ParsedFileCache, ingest_files, read_parsed, write_parsed
-from llm_pipeline.paths import RAW_FORMATS
-from llm_pipeline.raw_files import list_raw_files
-from llm_pipeline.stage_store import RECORD_FEATURES, REJECTION_FEATURES, save_tables, scratch_dir
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.plaintext.cache import ParsedFile, ParsedFileCache, ingest_files, read_parsed, write_parsed
+from llm_pipeline.stages.plaintext.columns import ColumnMapping
+from llm_pipeline.stages.plaintext.database import read_database
+from llm_pipeline.stages.plaintext.formats import FORMATS as RAW_FORMATS
+from llm_pipeline.stages.plaintext.formats.rows import STAGE
+from llm_pipeline.stages.plaintext.report import IngestReport
+from llm_pipeline.stages.plaintext.settings import DEFAULT_DATABASE_CHUNK_SIZE, DatabaseSource, HtmlMode, IngestSettings
+from llm_pipeline.storage.atomic import scratch_dir
+from llm_pipeline.storage.raw_files import list_raw_files
+from llm_pipeline.storage.stage_output import RECORD_FEATURES, REJECTION_FEATURES, save_tables
 
 DATASET_GROUP = "dataset"
 
@@ -34,7 +27,7 @@ class ColumnsConfig(dg.Config):
 
     text: list[str] = Field(default=[], description="Columns joined (blank line between) into an unsupervised `text`.")
     input: list[str] = Field(default=[], description="Columns joined into the prompt of a supervised record.")
-    output: Optional[str] = Field(default=None, description="The column holding the response of a supervised record.")
+    output: str | None = Field(default=None, description="The column holding the response of a supervised record.")
 
     def to_mapping(self) -> ColumnMapping:
         return ColumnMapping(text=tuple(self.text), input=tuple(self.input), output=self.output)
@@ -45,14 +38,23 @@ class DatabaseSourceConfig(dg.Config):
 
     name: str = Field(description="Names the source: records' `source` reads `db:<name> row N`.")
     query: str = Field(description="The SELECT whose rows are read (streamed in chunks, in a read-only transaction).")
-    url: Optional[str] = Field(
+    url: str | None = Field(
         default=None,
         description="SQLAlchemy URL (`sqlite:////abs/path.db`, `postgresql+psycopg://user@host/db`) or a plain path to a SQLite file. "
         "It is stored with the run: for a URL with a password use `url_env`.",
     )
-    url_env: Optional[str] = Field(default=None, description="Name of the environment variable that holds the URL (keeps passwords out of the run config).")
-    columns: Optional[ColumnsConfig] = Field(default=None, description="Column mapping of the query's rows. Unset: inferred from the first rows and reported in metadata.")
-    chunk_size: int = Field(default=DEFAULT_DATABASE_CHUNK_SIZE, description="Rows fetched per round trip (a server-side cursor where the driver has one).")
+    url_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable that holds the URL (keeps passwords out of the run config).",
+    )
+    columns: ColumnsConfig | None = Field(
+        default=None,
+        description="Column mapping of the query's rows. Unset: inferred from the first rows and reported in metadata.",
+    )
+    chunk_size: int = Field(
+        default=DEFAULT_DATABASE_CHUNK_SIZE,
+        description="Rows fetched per round trip (a server-side cursor where the driver has one).",
+    )
 
     def to_source(self) -> DatabaseSource:
         return DatabaseSource(
@@ -71,13 +73,30 @@ class PlaintextConfig(dg.Config):
         description="HTML extraction: `main` (trafilatura's main text; our `bs4` rules when it finds none), "
         "`bs4` (our BeautifulSoup rules: semantic tags, roles, class words) or `full` (all visible text).",
     )
-    html_selector: Optional[str] = Field(default=None, description="CSS selector of the content element (e.g. `div.post-body`); overrides html_mode.")
-    csv_columns: Optional[ColumnsConfig] = Field(default=None, description="Column mapping for every CSV/TSV file. Unset: inferred per file and reported in metadata.")
-    csv_delimiter: Optional[str] = Field(default=None, description="CSV delimiter. Unset: sniffed per file (`.tsv` means tab).")
-    csv_encoding: Optional[str] = Field(default=None, description="CSV encoding. Unset: detected per file (BOM, UTF-8, then detection).")
-    sql_tables: dict[str, ColumnsConfig] = Field(default={}, description="{table: columns} to read from SQL dumps; only these tables are read. Empty: every table with a text column.")
-    jsonl_fields: Optional[ColumnsConfig] = Field(default=None, description="Key mapping for JSONL objects. Unset: `text`, `input`/`output`, `instruction`/`input`/`output`, `prompt`/`response`, ... per line.")
-    databases: list[DatabaseSourceConfig] = Field(default=[], description="Live databases to read: each a `name`, a `query`, and `url` or `url_env`.")
+    html_selector: str | None = Field(
+        default=None, description="CSS selector of the content element (e.g. `div.post-body`); overrides html_mode."
+    )
+    csv_columns: ColumnsConfig | None = Field(
+        default=None,
+        description="Column mapping for every CSV/TSV file. Unset: inferred per file and reported in metadata.",
+    )
+    csv_delimiter: str | None = Field(
+        default=None, description="CSV delimiter. Unset: sniffed per file (`.tsv` means tab)."
+    )
+    csv_encoding: str | None = Field(
+        default=None, description="CSV encoding. Unset: detected per file (BOM, UTF-8, then detection)."
+    )
+    sql_tables: dict[str, ColumnsConfig] = Field(
+        default={},
+        description="{table: columns} to read from SQL dumps; only these tables are read. Empty: every table with a text column.",
+    )
+    jsonl_fields: ColumnsConfig | None = Field(
+        default=None,
+        description="Key mapping for JSONL objects. Unset: `text`, `input`/`output`, `instruction`/`input`/`output`, `prompt`/`response`, ... per line.",
+    )
+    databases: list[DatabaseSourceConfig] = Field(
+        default=[], description="Live databases to read: each a `name`, a `query`, and `url` or `url_env`."
+    )
 
     def to_settings(self) -> IngestSettings:
         return IngestSettings(
@@ -99,17 +118,23 @@ class PlaintextConfig(dg.Config):
     description="Raw HTML / CSV / SQL / JSONL and configured database queries parsed into records (`text`, or `input` + `output`), "
     "unreadable input quarantined. Only new or changed raw files are parsed: the others come from cache/plaintext.",
 )
-def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_dir: DataDirResource) -> dg.MaterializeResult:
+def plaintext(
+    context: dg.AssetExecutionContext, config: PlaintextConfig, data_dir: DataDirResource
+) -> dg.MaterializeResult:
     layout = data_dir.layout
     settings = config.to_settings()
     cache = ParsedFileCache(layout.cache(STAGE), settings)
     files = [
-        (path, path.relative_to(layout.raw()).as_posix(), fmt) for fmt in RAW_FORMATS for path in list_raw_files(layout.raw(fmt))
+        (path, path.relative_to(layout.raw()).as_posix(), fmt)
+        for fmt in RAW_FORMATS
+        for path in list_raw_files(layout.raw(fmt))
     ]
 
     def log_file(name: str, parsed: ParsedFile, from_cache: bool) -> None:
         if not from_cache:  # cached files are summed up below: one line each would bury the news
-            context.log.info(f"{name}: parsed, {parsed.records.num_rows} records, {parsed.rejections.num_rows} rejected")
+            context.log.info(
+                f"{name}: parsed, {parsed.records.num_rows} records, {parsed.rejections.num_rows} rejected"
+            )
 
     run = ingest_files(files, settings, cache, on_file=log_file)
     context.log.info(f"{len(run.parsed)} raw files parsed, {len(run.cached)} unchanged read from the cache")
@@ -118,7 +143,9 @@ def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_d
             report = IngestReport()
             write_parsed(scratch / str(number), read_database(database, report), report)
             part = read_parsed(scratch / str(number))
-            context.log.info(f"db:{database.name}: {part.records.num_rows} records, {part.rejections.num_rows} rejected")
+            context.log.info(
+                f"db:{database.name}: {part.records.num_rows} records, {part.rejections.num_rows} rejected"
+            )
             run.report.merge(part.report)
             run.parts.append(part)
         kept = save_tables([part.records for part in run.parts], RECORD_FEATURES, layout.stage(STAGE))
@@ -127,7 +154,8 @@ def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_d
     pruned = cache.prune(run.used_keys)
     report = run.report
     mapping_table = "\n".join(
-        ["| file | mapping |", "|---|---|"] + [f"| {name} | {mapping} |" for name, mapping in sorted(report.mappings.items())]
+        ["| file | mapping |", "|---|---|"]
+        + [f"| {name} | {mapping} |" for name, mapping in sorted(report.mappings.items())]
     )
     return dg.MaterializeResult(
         metadata={
@@ -137,7 +165,9 @@ def plaintext(context: dg.AssetExecutionContext, config: PlaintextConfig, data_d
             "files_by_format": dg.MetadataValue.md(counts_markdown(report.files, "format", "files")),
             "files_parsed": dg.MetadataValue.int(len(run.parsed)),
             "files_from_cache": dg.MetadataValue.int(len(run.cached)),
-            "files_parsed_list": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in run.parsed) or "_none: every file was unchanged_"),
+            "files_parsed_list": dg.MetadataValue.md(
+                "\n".join(f"- `{name}`" for name in run.parsed) or "_none: every file was unchanged_"
+            ),
             "cache_entries_removed": dg.MetadataValue.int(pruned),
             "rejected_by_reason": dg.MetadataValue.md(counts_markdown(report.rejected)),
             "rejected_samples": dg.MetadataValue.md(samples_by_reason_markdown(rejections)),

@@ -1,13 +1,12 @@
 """The raw input folders as observable sources: their data version is the hash of their files."""
 
-
 import warnings
 
 import dagster as dg
 
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.paths import RAW_FORMATS
-from llm_pipeline.raw_files import combined_digest, folder_digests
+from llm_pipeline.stages.plaintext.formats import FORMATS as RAW_FORMATS
+from llm_pipeline.storage.raw_files import combined_digest, folder_digests
 
 RAW_GROUP = "raw_data"
 

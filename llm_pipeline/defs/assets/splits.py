@@ -1,6 +1,5 @@
 """splits: train / validation by a hash of the normalized prompt, also exported as JSONL."""
 
-
 import json
 import uuid
 from pathlib import Path
@@ -13,8 +12,9 @@ from llm_pipeline.defs.assets.clustered import clustered
 from llm_pipeline.defs.assets.plaintext import DATASET_GROUP
 from llm_pipeline.defs.metadata import balance_metadata, preview_markdown
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.split import TRAIN, VALIDATION, assign_split
-from llm_pipeline.stage_store import atomic_dir, iter_records, load_records
+from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION, assign_split
+from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.stage_output import iter_records, load_records
 
 STAGE = "splits"
 JSONL_NAMES = {TRAIN: "train.jsonl", VALIDATION: "val.jsonl"}
@@ -44,7 +44,9 @@ def splits(context: dg.AssetExecutionContext, config: SplitConfig, data_dir: Dat
                 f"(now {config.validation_ratio})"
             )
     # Fresh fingerprints: datasets would otherwise hash the index lists to name a cache we never reuse.
-    result = datasets.DatasetDict({side: source.select(indices, new_fingerprint=uuid.uuid4().hex) for side, indices in sides.items()})
+    result = datasets.DatasetDict(
+        {side: source.select(indices, new_fingerprint=uuid.uuid4().hex) for side, indices in sides.items()}
+    )
     target = layout.stage(STAGE)
     with atomic_dir(target) as staging:
         result.save_to_disk(str(staging))
@@ -72,6 +74,6 @@ def write_jsonl(dataset: datasets.Dataset, path: Path) -> None:
     """One JSON object per record, without the null fields, as other fine-tuning tools expect."""
     with path.open("w", encoding="utf-8") as handle:
         for batch in dataset.iter(batch_size=1000):  # batches: row by row, datasets formats each row anew
-            for values in zip(*batch.values()):
-                row = {key: value for key, value in zip(batch, values) if value is not None}
+            for values in zip(*batch.values(), strict=False):
+                row = {key: value for key, value in zip(batch, values, strict=False) if value is not None}
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")

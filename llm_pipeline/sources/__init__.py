@@ -1,1 +1,0 @@
-"""Sources of rows that are not raw files (a live database)."""

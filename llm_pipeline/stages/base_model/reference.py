@@ -1,0 +1,59 @@
+"""The pointer from the `base_model` stage to the model downstream stages load.
+
+The base model is either built locally (a folder under models/) or named by the user (a Hugging
+Face id or a local path); downstream stages read this small JSON file instead of guessing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+REF_FILE = "base_model.json"
+
+
+def write_model_ref(models_dir: Path, name_or_path: str, origin: str) -> Path:
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / REF_FILE
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps({"model": name_or_path, "origin": origin}, indent=2))
+    staging.replace(path)
+    return path
+
+
+def read_model_ref(models_dir: Path) -> str:
+    path = models_dir / REF_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: materialize the base_model asset first")
+    return json.loads(path.read_text())["model"]
+
+
+# Files whose bytes decide the model's behaviour and are small enough to hash on every run;
+# weight files enter by name and size (hashing many gigabytes each run would dominate it).
+_HASHED_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.model",
+)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+
+
+def model_version(name_or_path: str, revision: str = "") -> str:
+    """A data version of a base model: stable while the model is the same, new when it changes.
+
+    A local directory: its config and tokenizer files' bytes and its weight files' names and
+    sizes. A hub id: the id and the resolved commit (`revision`) when known.
+    """
+    digest = hashlib.sha256(name_or_path.encode("utf-8") + b"\0" + revision.encode("utf-8"))
+    directory = Path(name_or_path)
+    if directory.is_dir():
+        for path in sorted(directory.iterdir()):
+            if path.name in _HASHED_FILES:
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            elif path.suffix in _WEIGHT_SUFFIXES:
+                digest.update(f"{path.name}\0{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]

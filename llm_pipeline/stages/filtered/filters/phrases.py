@@ -1,0 +1,199 @@
+"""Phrases that mark synthetic-data artefacts in a response, and the matcher that finds them.
+
+`narrow` holds refusals and AI self-references that a human-written answer almost never
+contains. `aggressive` adds the hedging and moralizing boilerplate that chat models wrap
+around answers; it also removes some good answers, which is the trade the uncensored-dataset
+scripts make on purpose. Entries are lower case with a straight apostrophe; matching folds
+case, curly apostrophes and whitespace, and a phrase that starts or ends with a letter only
+matches whole words ("as an ai" does not match "as an aide").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from llm_pipeline.records import Record
+from llm_pipeline.stages.filtered.filters.base import Drop, Filter
+
+NARROW_PHRASES: tuple[str, ...] = (
+    # AI self-references
+    "as an ai language model",
+    "as a language model",
+    "as a large language model",
+    "as an ai assistant",
+    "as an ai model",
+    "as an artificial intelligence",
+    "as an ai,",
+    "as an ai i",
+    "i am an ai language model",
+    "i'm an ai language model",
+    "i'm just an ai",
+    "i am just an ai",
+    "i'm only an ai",
+    "large language model trained by openai",
+    "i was trained by openai",
+    "i was created by openai",
+    "openai's content policy",
+    "openai's use case policy",
+    "against my programming",
+    # refusals
+    "i cannot fulfill that request",
+    "i cannot fulfill this request",
+    "i cannot fulfill your request",
+    "i can't fulfill that request",
+    "i can't fulfill this request",
+    "i'm unable to fulfill",
+    "i am unable to fulfill",
+    "i cannot comply with",
+    # knowledge cutoff
+    "my knowledge cutoff",
+    "my knowledge cut-off",
+    "my training cutoff",
+    "as of my last knowledge update",
+    "as of my last update",
+    "as of my training data",
+    "my training data only goes",
+    "september 2021",
+    "i don't have access to real-time",
+    "i do not have access to real-time",
+    "i'm not able to browse",
+    "i am not able to browse",
+    # no opinions or feelings
+    "i do not have personal opinions",
+    "i don't have personal opinions",
+    "i do not have personal beliefs",
+    "i don't have personal beliefs",
+    "i do not have personal feelings",
+    "i don't have personal feelings",
+    "i do not have feelings",
+    "i don't have feelings",
+    "i don't have emotions",
+    "i do not have emotions",
+)
+
+# Hedging and moralizing boilerplate: written for this project, in the spirit of the lists the
+# uncensored-dataset scripts apply.
+MORALIZING_PHRASES: tuple[str, ...] = (
+    "it is important to note",
+    "it's important to note",
+    "it is important to remember",
+    "it's important to remember",
+    "it is important to consider",
+    "it's important to consider",
+    "it is essential to",
+    "it's essential to",
+    "it is crucial to",
+    "it's crucial to",
+    "i must emphasize",
+    "i must stress",
+    "i must remind you",
+    "i'm sorry, but",
+    "i am sorry, but",
+    "i apologize, but",
+    "i apologize for any confusion",
+    "as a responsible",
+    "it's not appropriate",
+    "it is not appropriate",
+    "it would be inappropriate",
+    "not ethical to",
+    "ethical guidelines",
+    "ethical principles",
+    "ethical considerations",
+    "ethical standards",
+    "goes against my",
+    "my guidelines",
+    "my purpose is to",
+    "i cannot assist with",
+    "i can't assist with",
+    "i cannot help with that",
+    "i can't help with that",
+    "i cannot provide information",
+    "i can't provide information",
+    "i'm not able to provide",
+    "i am not able to provide",
+    "i cannot support or promote",
+    "i would advise against",
+    "i strongly advise",
+    "i encourage you to",
+    "i urge you to",
+    "please consult a professional",
+    "seek professional help",
+    "consult with a qualified",
+    "promote inclusivity",
+    "inclusive and respectful",
+    "respectful and inclusive",
+    "diversity and inclusion",
+    "harmful stereotypes",
+    "perpetuate stereotypes",
+    "potentially harmful",
+    "harmful or offensive",
+    "offensive or harmful",
+    "inappropriate or offensive",
+    "illegal or unethical",
+    "unethical or illegal",
+    "illegal activities",
+    "harmful consequences",
+    "prioritize safety",
+    "prioritize user safety",
+    "safety and well-being",
+    "well-being of all",
+    "safe and respectful",
+    "responsible ai",
+)
+
+PHRASE_LISTS: dict[str, tuple[str, ...]] = {
+    "narrow": NARROW_PHRASES,
+    "aggressive": NARROW_PHRASES + MORALIZING_PHRASES,
+    "none": (),
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces: "I’m  an AI\\nlanguage" reads "i'm an ai language"."""
+    return " ".join(text.casefold().replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+def phrases_for(list_name: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """The named list plus the user's phrases (folded, blanks and repeats removed, order kept)."""
+    if list_name not in PHRASE_LISTS:
+        raise ValueError(f"unknown phrase list {list_name!r}; choose one of {sorted(PHRASE_LISTS)}")
+    folded = (fold(phrase) for phrase in (*PHRASE_LISTS[list_name], *extra))
+    return tuple(dict.fromkeys(phrase for phrase in folded if phrase))
+
+
+class PhraseMatcher:
+    """Finds the first of many phrases in a text, in one regular-expression pass."""
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        folded = [fold(phrase) for phrase in phrases if fold(phrase)]
+        # Longest first, so a match names the most specific phrase.
+        alternatives = sorted(set(folded), key=lambda phrase: (-len(phrase), phrase))
+        self._pattern = re.compile("|".join(_bounded(phrase) for phrase in alternatives)) if alternatives else None
+
+    def find(self, text: str) -> str | None:
+        if self._pattern is None:
+            return None
+        match = self._pattern.search(fold(text))
+        return match.group(0) if match else None
+
+
+def _bounded(phrase: str) -> str:
+    start = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+    end = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+    return start + re.escape(phrase) + end
+
+
+def phrase_filter(phrases: Sequence[str]) -> Filter:
+    """Drop a record whose response contains one of `phrases` (case-, apostrophe- and spacing-tolerant)."""
+    matcher = PhraseMatcher(phrases)
+
+    def check(record: Record) -> Drop | None:
+        hit = matcher.find(record.response)
+        return Drop("synthetic_phrase", f"response contains {hit!r}") if hit else None
+
+    return check
+
+
+def from_settings(settings) -> Filter | None:
+    return phrase_filter(settings.phrases) if settings.phrases else None

@@ -1,0 +1,38 @@
+"""JSONL: one object per line through the key mapping; a line that is not JSON is quarantined."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.plaintext.columns import infer_mapping
+from llm_pipeline.stages.plaintext.formats.rows import drain, mapped, rejection
+from llm_pipeline.stages.plaintext.report import IngestReport, Item
+from llm_pipeline.stages.plaintext.settings import IngestSettings
+
+
+def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
+    from llm_pipeline.parse.jsonl import iter_objects
+
+    errors: list[Rejection] = []
+
+    def on_error(location: str, reason: str) -> None:
+        errors.append(rejection("bad_json_line", f"{name} {location}", detail=reason))
+
+    seen_mappings: set[str] = set()
+    empty = True
+    for line, obj in iter_objects(path, on_error=on_error):
+        yield from drain(errors)
+        empty = False
+        mapping = settings.jsonl_mapping or infer_mapping([obj])
+        source = f"{name} line {line}"
+        if mapping is None:
+            yield rejection("no_text_fields", source, preview=obj, detail=f"keys: {sorted(obj)}")
+            continue
+        seen_mappings.add(mapping.describe())
+        yield mapped(mapping, obj, source, "jsonl")
+    yield from drain(errors)
+    if empty and not path.stat().st_size:
+        yield rejection("empty_file", name)
+    report.mappings[name] = "; ".join(sorted(seen_mappings)) or "none"

@@ -1,0 +1,31 @@
+"""One raw file -> its records and rejections, through the reader its folder names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.plaintext.formats import READERS
+from llm_pipeline.stages.plaintext.formats.rows import STAGE, rejection
+from llm_pipeline.stages.plaintext.report import IngestReport, Item
+from llm_pipeline.stages.plaintext.settings import IngestSettings
+
+
+def read_raw_file(path: Path, name: str, fmt: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
+    """Records and rejections of one raw file; `name` is how sources refer to it."""
+    report.files[fmt] += 1
+    produced = False
+    try:
+        for item in READERS[fmt](path, name, settings, report):
+            produced = True
+            yield report.count(item, fmt)
+    except (OSError, ValueError, UnicodeError) as error:
+        # A failure the parser could not attribute to one row: the rest of the file is quarantined whole.
+        produced = True
+        yield report.count(Rejection(stage=STAGE, reason="unreadable_file", source=name, detail=str(error)), fmt)
+    if not produced:
+        # A header without rows, blank lines, a binary file or a schema-only dump: say so rather than vanish.
+        skipped = {table: rows for table, rows in report.skipped_tables.items() if table.startswith(f"{name}:")}
+        detail = f"rows in tables without a text column: {skipped}" if skipped else f"no {fmt} row, line or text found"
+        yield report.count(rejection("no_records", name, detail=detail), fmt)

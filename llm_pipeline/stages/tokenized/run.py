@@ -1,0 +1,136 @@
+"""Splits + tokenizer -> masked, EOS-terminated token ids, packed into rows: the tokenized stage's work."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import datasets
+import numpy as np
+
+from llm_pipeline.stages.tokenized.encode import (
+    DROP_COLUMN,
+    ENCODED_FEATURES,
+    ENCODING_CACHE_SCHEMA,
+    FULL_LENGTH_COLUMN,
+    ROW_FEATURES,
+    TRUNCATED_COLUMN,
+    BatchEncoder,
+    column_values,
+)
+from llm_pipeline.stages.tokenized.pack import PACKED_FEATURES, pack
+from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+from llm_pipeline.stages.tokenized.stats import SplitStats, count_tokens, split_stats
+from llm_pipeline.storage.row_cache import KEY, TableCache
+from llm_pipeline.token_rows import TOKENIZED_COLUMNS
+
+REPORT_FILE = "tokenize_report.json"
+"""Written beside it: `TokenizeReport.to_dict()`."""
+
+
+@dataclass(frozen=True)
+class DroppedRecord:
+    """A record that was not kept (too long, or nothing to learn from), and why."""
+
+    split: str
+    id: str
+    source: str
+    reason: str
+
+
+@dataclass
+class TokenizeReport:
+    splits: dict[str, SplitStats] = field(default_factory=dict)
+    dropped: list[DroppedRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "splits": {name: asdict(stats) for name, stats in self.splits.items()},
+            "dropped": [asdict(record) for record in self.dropped],
+        }
+
+
+def tokenize_splits(
+    splits: datasets.DatasetDict,
+    tokenizer,
+    settings: TokenizeSettings | None = None,
+    cache: TableCache | None = None,
+) -> tuple[datasets.DatasetDict, TokenizeReport]:
+    """Tokenize (and pack) every split; return the rows and a report of what happened.
+
+    Output columns: `PACKED_COLUMNS` with packing, `TOKENIZED_COLUMNS` without. Records over a
+    limit under the `drop` policy, and records left with no label that the loss can use, are
+    removed and listed in `report.dropped`. With a `cache` (from `encoding_cache`), records
+    encoded by an earlier run with the same tokenizer and settings are not encoded again.
+    """
+    settings = settings or TokenizeSettings()
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("tokenize_splits needs a fast (Rust) tokenizer; got a slow one")
+    if tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer has no EOS token; set tokenizer.eos_token before tokenizing")
+
+    encode = BatchEncoder(tokenizer, settings, cache)
+    features = PACKED_FEATURES if settings.packing else ROW_FEATURES
+    all_encoded: list[datasets.Dataset] = []
+    tokenized_splits: dict[str, datasets.Dataset] = {}
+    report = TokenizeReport()
+    for name, split in splits.items():
+        if len(split) == 0:  # `map` leaves an empty dataset's columns as they were
+            tokenized_splits[name] = datasets.Dataset.from_dict({column: [] for column in features}, features=features)
+            report.splits[name] = split_stats(0, np.zeros(0, np.int64), [], 0, 0, (0, 0), settings.max_length)
+            continue
+        if cache is not None:
+            cache.count(column_values(split, "id"))
+        encoded = _encode_split(split, encode, settings, name)
+        all_encoded.append(encoded)
+        reasons = column_values(encoded, DROP_COLUMN)
+        is_dropped = np.asarray([bool(reason) for reason in reasons], dtype=bool)
+        dropped_rows = np.flatnonzero(is_dropped)
+        if dropped_rows.size:
+            gone = encoded.select(dropped_rows).select_columns(["id", "source", DROP_COLUMN])
+            report.dropped.extend(
+                DroppedRecord(split=name, id=row["id"], source=row["source"], reason=row[DROP_COLUMN]) for row in gone
+            )
+            encoded = encoded.select(np.flatnonzero(~is_dropped))
+        dropped_reasons = [reasons[i] for i in dropped_rows]
+        if settings.packing:
+            rows = pack(encoded, settings.max_length, num_proc=settings.num_proc)
+        else:
+            rows = encoded.select_columns(list(TOKENIZED_COLUMNS))
+        report.splits[name] = split_stats(
+            records_in=len(split),
+            lengths=np.asarray(column_values(encoded, FULL_LENGTH_COLUMN), dtype=np.int64),
+            dropped_reasons=dropped_reasons,
+            truncated=int(sum(column_values(encoded, TRUNCATED_COLUMN))),
+            rows=len(rows),
+            row_tokens=count_tokens(rows),
+            max_length=settings.max_length,
+        )
+        tokenized_splits[name] = rows
+    if cache is not None:  # this run's encodings, and only those, are the cache from now on
+        cache.save_from(itertools.chain.from_iterable(_cache_rows(encoded) for encoded in all_encoded))
+    return datasets.DatasetDict(tokenized_splits), report
+
+
+def _encode_split(
+    split: datasets.Dataset, encode: BatchEncoder, settings: TokenizeSettings, name: str
+) -> datasets.Dataset:
+    """Every record of the split encoded (`ENCODED_FEATURES`), in order (cached ones read back)."""
+    return split.map(
+        encode,
+        batched=True,
+        num_proc=settings.num_proc if settings.num_proc > 1 and len(split) >= settings.num_proc else None,
+        remove_columns=split.column_names,
+        features=ENCODED_FEATURES,
+        desc=f"tokenize {name}",
+        new_fingerprint=uuid.uuid4().hex,  # not a hash of the tokenizer: our caches decide what is reused
+    )
+
+
+def _cache_rows(encoded: datasets.Dataset, batch_rows: int = 8192):
+    """The encoded records as rows of `ENCODING_CACHE_SCHEMA`, a batch at a time."""
+    for batch in encoded.with_format("arrow").iter(batch_size=batch_rows):
+        yield batch.rename_columns([KEY if column == "id" else column for column in batch.column_names]).select(
+            ENCODING_CACHE_SCHEMA.names
+        )

@@ -1,0 +1,74 @@
+"""The version of tokenized splits: what, besides the records, decides their tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+from llm_pipeline.storage.fingerprint import hash_file_into
+
+FORMAT_VERSION = "2"
+"""Changes whenever the same inputs would tokenize differently; part of the tokenized data version."""
+
+
+def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
+    """A hash of everything besides the records that decides the tokens: tokenizer, settings, code.
+
+    The tokenizer enters through its full serialized pipeline (vocabulary, merges, normalizer,
+    pre-tokenizer, post-processor, added tokens) and its special tokens, so two models whose
+    tokenizers differ in any of them never share tokenized data.
+    """
+    digest = hashlib.sha256()
+    digest.update(FORMAT_VERSION.encode())
+    digest.update(type(tokenizer).__name__.encode())
+    digest.update(plain_backend(tokenizer).to_str().encode("utf-8"))
+    digest.update(json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def tokenized_data_version(splits_path, tokenizer, settings: TokenizeSettings) -> str:
+    """The version of tokenized splits: a hash of the split data, the tokenizer and the settings."""
+    digest = hashlib.sha256(saved_dataset_digest(splits_path).encode())
+    digest.update(tokenization_fingerprint(tokenizer, settings).encode())
+    return digest.hexdigest()
+
+
+def saved_dataset_digest(path) -> str:
+    """A hash of the Arrow data files of a dataset saved with `save_to_disk` (and of its split names).
+
+    Only the files its `state.json` lists count: `map` leaves cache files beside them that say
+    nothing about the data.
+    """
+    root = Path(path)
+    digest = hashlib.sha256()
+    split_dirs = (
+        [root / name for name in json.loads((root / "dataset_dict.json").read_text())["splits"]]
+        if (root / "dataset_dict.json").is_file()
+        else [root]
+    )
+    for split_dir in split_dirs:
+        digest.update(split_dir.name.encode())
+        state = json.loads((split_dir / "state.json").read_text())
+        for entry in state["_data_files"]:
+            hash_file_into(digest, split_dir / entry["filename"])
+    return digest.hexdigest()
+
+
+def plain_backend(tokenizer):
+    """A copy of the Rust tokenizer with padding and truncation off.
+
+    transformers leaves the padding and truncation of its last call set on the shared backend
+    (after `tokenizer(text, padding="max_length", max_length=2048)` every later backend
+    encoding comes out padded to 2048); the copy is immune to that, and leaves the caller's
+    tokenizer as it was.
+    """
+    import copy
+
+    backend = copy.deepcopy(tokenizer.backend_tokenizer)
+    backend.no_padding()
+    backend.no_truncation()
+    return backend

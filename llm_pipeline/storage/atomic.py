@@ -1,0 +1,95 @@
+"""Folders written whole or not at all: a writer works in a sibling folder and swaps it into place.
+
+A crash in the middle of a write never leaves a half-written folder where a reader would look,
+and the leftovers of a killed writer are swept by the next writer on the same host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Work folders beside a stage: .<stage>.<kind>-<host>-<pid>-<random>. Host and pid tell whether
+# the writer that owns one is still alive, so leftovers of a killed writer can be swept.
+_WORK_KINDS = ("tmp", "cache", "old")
+
+
+def _work_dir(target: Path, kind: str) -> Path:
+    return target.parent / f".{target.name}.{kind}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def sweep_dead_writers(folder: Path, name: str = "*") -> None:
+    """Remove work folders (of the target `name`, or of any) in `folder` left by writers of this
+    host that no longer run (killed mid-write)."""
+    host = socket.gethostname()
+    for kind in _WORK_KINDS:
+        for leftover in folder.glob(f".{name}.{kind}-{host}-*"):
+            pid = leftover.name.rsplit(f".{kind}-{host}-", 1)[1].split("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _exchange(new: Path, old: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = getattr(_LIBC, "renameat2", None) if _LIBC is not None else None
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(old), rename_exchange) == 0
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+@contextlib.contextmanager
+def scratch_dir(target: Path) -> Iterator[Path]:
+    """A work folder beside `target` for the duration of the block (swept later if its writer is killed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_dead_writers(target.parent, target.name)
+    scratch = _work_dir(target, "tmp")
+    scratch.mkdir()
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder; on success it replaces `target` in one atomic step.
+
+    Readers see the old output or the new one, never a half-written one and never none: the
+    swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, two renames elsewhere.
+    """
+    with scratch_dir(target) as staging:
+        yield staging
+        replace_dir(staging, target)
+
+
+def replace_dir(source: Path, target: Path) -> None:
+    """Put the folder `source` in the place of `target` (if any) in one atomic step where the system
+    allows; afterwards `source` holds the previous `target` (or is gone), for the caller to remove."""
+    if not target.exists():
+        source.rename(target)
+    elif not _exchange(source, target):
+        retired = _work_dir(target, "old")
+        target.rename(retired)
+        source.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,37 @@
+"""What the tokenized stage writes and the trainer reads: columns, the ignored label, the version stamp.
+
+Both sides import this module and nothing of each other, so training never reaches into the
+data code.
+"""
+
+from __future__ import annotations
+
+IGNORE_INDEX = -100
+"""Label value that the cross-entropy loss of Hugging Face models skips."""
+
+
+TOKENIZED_COLUMNS = ("id", "source", "input_ids", "attention_mask", "labels")
+
+
+PACKED_COLUMNS = (*TOKENIZED_COLUMNS, "position_ids")
+"""Packed rows also carry `position_ids`, which restart at 0 where a record (piece) begins."""
+
+
+# Separators of the record ids and sources that share a packed row.
+ROW_ID_SEPARATOR = "+"
+
+
+ROW_SOURCE_SEPARATOR = " | "
+
+
+DATA_VERSION_FILE = "data_version.txt"
+"""Written into the saved tokenized splits: `tokenized_data_version` of what made them."""
+
+
+def record_ids_of_rows(row_ids) -> list[str]:
+    """The ids of the records in tokenized rows, each once, in order of first appearance.
+
+    A packed row's `id` joins the ids of its records with `ROW_ID_SEPARATOR`, and a text that
+    continues over several rows appears in each of them; an unpacked row's `id` is its record's.
+    """
+    return list(dict.fromkeys(part for row_id in row_ids for part in row_id.split(ROW_ID_SEPARATOR)))

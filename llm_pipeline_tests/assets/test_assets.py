@@ -1,0 +1,119 @@
+"""Asset tests: dg.materialize over a tiny raw fixture in a temporary data directory."""
+
+from pathlib import Path
+
+import dagster as dg
+import datasets
+import pytest
+
+from llm_pipeline.definitions import pipeline_assets
+from llm_pipeline.defs.assets.raw import raw_sources
+from llm_pipeline.defs.checks import asset_checks
+from llm_pipeline.stages.splits.assign import normalize_prompt
+from llm_pipeline_tests.support.dagster_resources import local_resources
+
+DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
+
+
+def materialize(data_dir: Path, stages: list[str], run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+    result = dg.materialize(
+        [*raw_sources, *pipeline_assets, *asset_checks],
+        selection=stages,
+        resources=local_resources(data_dir),
+        run_config=dg.RunConfig(ops=run_config or {}),
+    )
+    assert result.success
+    return result
+
+
+def metadata_of(result: dg.ExecuteInProcessResult, stage: str) -> dict:
+    events = [event for event in result.get_asset_materialization_events() if event.asset_key.path == [stage]]
+    return {key: value.value for key, value in events[-1].materialization.metadata.items()}
+
+
+def rejected(data_dir: Path, stage: str) -> dict[str, str]:
+    return {row["source"]: row["reason"] for row in datasets.load_from_disk(str(data_dir / "rejected" / stage))}
+
+
+def test_dataset_stages_keep_account_of_every_input(raw_data_dir):
+    result = materialize(raw_data_dir, DATASET_STAGES, {"splits": {"config": {"validation_ratio": 0.25}}})
+
+    plaintext = metadata_of(result, "plaintext")
+    assert plaintext["records_in"] == plaintext["records_kept"] + plaintext["records_rejected"]
+    quarantined = rejected(raw_data_dir, "plaintext")
+    assert quarantined["html/logo.html"] == "not_html"
+    assert quarantined["html/empty.html"] == "empty_file"
+    assert quarantined["jsonl/qa.jsonl line 44"] == "bad_json_line"
+    assert any(source.startswith("csv/faq.csv") and reason == "bad_csv_row" for source, reason in quarantined.items())
+    assert any(
+        source.startswith("sql/posts.sql") and reason == "bad_sql_statement" for source, reason in quarantined.items()
+    )
+    records = datasets.load_from_disk(str(raw_data_dir / "plaintext"))
+    by_format = {fmt: [row for row in records if row["format"] == fmt] for fmt in ("html", "csv", "sql", "jsonl")}
+    assert len(by_format["html"]) == 1 and "compost heap" in by_format["html"][0]["text"]
+    assert "Home" not in by_format["html"][0]["text"] and "Copyright" not in by_format["html"][0]["text"]
+    assert len(by_format["csv"]) == 5  # 4 question/answer rows and the cp1252 tip
+    assert any("sixty degrees \u2013 hotter" in (row["text"] or "") for row in by_format["csv"])
+    assert len(by_format["sql"]) == 4 and any("Jupiter's moons" in row["text"] for row in by_format["sql"])
+    assert len(by_format["jsonl"]) == 43
+
+    filtered = metadata_of(result, "filtered")
+    assert filtered["records_in"] == plaintext["records_kept"]
+    assert filtered["records_in"] == filtered["records_kept"] + filtered["records_dropped"]
+    dropped = rejected(raw_data_dir, "filtered")
+    assert "exact_duplicate" in dropped.values()
+    assert any(reason.startswith("synthetic_phrase") for reason in dropped.values())
+    kept_prompts = {row["input"] for row in datasets.load_from_disk(str(raw_data_dir / "filtered")) if row["input"]}
+    assert "Are you trained by OpenAI?" in kept_prompts  # the prompt mentions OpenAI, the answer is clean
+
+    clustered = datasets.load_from_disk(str(raw_data_dir / "clustered"))
+    assert len(clustered) == filtered["records_kept"] and "cluster" in clustered.column_names
+    assert metadata_of(result, "clustered")["clusters"].startswith("| cluster | size |")
+
+    splits = datasets.load_from_disk(str(raw_data_dir / "splits"))
+    assert len(splits["train"]) + len(splits["validation"]) == len(clustered)
+    train_prompts = {normalize_prompt(row["input"] or row["text"]) for row in splits["train"]}
+    assert not any(normalize_prompt(row["input"] or row["text"]) in train_prompts for row in splits["validation"])
+    assert (raw_data_dir / "splits" / "train.jsonl").read_text().count("\n") == len(splits["train"])
+    assert (raw_data_dir / "splits" / "val.jsonl").read_text().count("\n") == len(splits["validation"])
+
+
+def test_empty_validation_split_fails_with_a_clear_message(tmp_path):
+    (tmp_path / "raw" / "jsonl").mkdir(parents=True)
+    (tmp_path / "raw" / "jsonl" / "one.jsonl").write_text('{"text": "A single record cannot fill two splits."}\n')
+    with pytest.raises(dg.Failure, match="split is empty"):
+        dg.materialize(
+            [*raw_sources, *pipeline_assets],
+            selection=DATASET_STAGES,
+            resources=local_resources(tmp_path),
+        )
+
+
+@pytest.mark.slow
+def test_whole_graph_trains_and_reports_the_learning_curve(raw_data_dir):
+    result = materialize(
+        raw_data_dir,
+        [*DATASET_STAGES, "base_model", "tokenized", "checkpoint"],
+        {
+            "splits": {"config": {"validation_ratio": 0.25}},
+            "base_model": {"config": {"tiny_vocab_size": 512}},
+            "tokenized": {"config": {"max_length": 96}},
+            "checkpoint": {"config": {"max_steps": 12, "eval_steps": 4, "logging_steps": 2, "learning_rate": 1e-3}},
+        },
+    )
+    tokenized = datasets.load_from_disk(str(raw_data_dir / "tokenized"))
+    assert set(tokenized["train"].column_names) >= {"input_ids", "attention_mask", "labels"}
+
+    checkpoint = metadata_of(result, "checkpoint")
+    assert checkpoint["method"] == "lora"
+    assert checkpoint["diagnosis"] in {"underfit", "overfit", "well-fit", "insufficient data"}
+    assert checkpoint["learning_curve_plot"].startswith("![learning curve](data:image/png;base64,")
+    table = checkpoint["learning_curve_table"]
+    assert [record.data["step"] for record in table.records][-1] == 12
+    assert all(record.data["validation_loss"] is not None for record in table.records if record.data["step"] % 4 == 0)
+    assert checkpoint["final_train_loss"] > 0 and checkpoint["final_eval_loss"] > 0
+    assert (Path(checkpoint["model_path"]) / "adapter_config.json").exists()
+    checks = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+    assert {"splits_share_no_prompt", "tokenized_has_targets", "tokenized_counts_balance"} <= set(checks)
+    failed = [name for name, evaluation in checks.items() if not evaluation.passed]
+    assert all(checks[name].severity == dg.AssetCheckSeverity.WARN for name in failed), failed

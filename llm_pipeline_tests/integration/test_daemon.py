@@ -1,0 +1,114 @@
+"""The automation as a user runs it: a real `dagster-daemon` with the project's instance config,
+its sensors on by default, launching the runs itself: everything built on the first look, then
+one raw edit followed through the dataset to a retrained checkpoint, and an edit that the
+filters drop followed to the tokens but not to a GPU run."""
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from llm_pipeline_tests.support import REPO_ROOT
+from llm_pipeline_tests.support.services import running_daemon
+
+REPO = REPO_ROOT
+TIMEOUT = 420  # seconds per phase: a run on two busy cores, behind sensor ticks
+
+
+def runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return [record.dagster_run for record in instance.get_run_records()]
+
+
+def wait_for(
+    instance: dg.DagsterInstance, done: Callable[[list[dg.DagsterRun]], bool], what: str, log: Path
+) -> list[dg.DagsterRun]:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        assert "Error loading repository location" not in log.read_text(), log.read_text()[-3000:]
+        current = runs(instance)
+        failed = [run for run in current if run.status == dg.DagsterRunStatus.FAILURE]
+        assert not failed, (
+            f"run {failed[0].run_id} ({failed[0].job_name}) failed; daemon log:\n{log.read_text()[-3000:]}"
+        )
+        if done(current):
+            return current
+        time.sleep(2)
+    pytest.fail(
+        f"{what} did not happen in {TIMEOUT} s; runs: {[(run.job_name, run.status.value, run.tags) for run in runs(instance)]}\n{log.read_text()[-3000:]}"
+    )
+
+
+def finished(current: list[dg.DagsterRun]) -> bool:
+    return bool(current) and all(run.status == dg.DagsterRunStatus.SUCCESS for run in current)
+
+
+def materializations(instance: dg.DagsterInstance, asset: str) -> int:
+    return len(instance.fetch_materializations(dg.AssetKey(asset), limit=100).records)
+
+
+def launched_by(current: list[dg.DagsterRun], sensor: str) -> list[dg.DagsterRun]:
+    return [run for run in current if run.tags.get("dagster/sensor_name") == sensor]
+
+
+@pytest.mark.slow
+def test_the_daemon_builds_everything_then_follows_raw_edits(raw_data_dir, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        "DAGSTER_HOME": str(home),
+        "LLM_PIPELINE_DATA_DIR": str(raw_data_dir),
+        "LLM_PIPELINE_SENSOR_INTERVAL": "3",
+        "OMP_NUM_THREADS": "1",
+    }
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the instance config reads it, here as in the daemon
+    log = tmp_path / "daemon.log"
+    # The instance's storage is created here, before the daemon and its code server start: three
+    # processes creating one fresh SQLite schema at once can leave it with two migration heads.
+    with dg.DagsterInstance.from_config(str(home)) as instance, running_daemon("llm_pipeline.definitions", env, log):
+        # First look at a data directory with nothing built: one fine_tune run builds it all.
+        wait_for(
+            instance,
+            lambda current: launched_by(current, "raw_data_sensor") and finished(current),
+            "the first build",
+            log,
+        )
+        assert [run.job_name for run in runs(instance)] == ["fine_tune"]
+        assert materializations(instance, "checkpoint") == 1
+
+        # A new record: the dataset automation rebuilds the stages, then training follows.
+        qa = raw_data_dir / "raw" / "jsonl" / "qa.jsonl"
+        qa.write_text(
+            qa.read_text()
+            + '{"input": "How deep should tulip bulbs go?", "output": "Plant them about three times as deep as the bulb is tall, pointed end up, in autumn."}\n'
+        )
+        wait_for(
+            instance,
+            lambda current: launched_by(current, "training_automation") and finished(current),
+            "a retrained checkpoint after the edit",
+            log,
+        )
+        assert materializations(instance, "tokenized") == 2 and materializations(instance, "checkpoint") == 2
+        training_run = launched_by(runs(instance), "training_automation")[0]
+        assert training_run.tags.get("llm_pipeline/gpu") == "true"
+
+        # An edit the filters drop (an exact duplicate of a kept record): the dataset stages run
+        # again, the tokens come out the same, and no GPU run starts.
+        before = len(runs(instance))
+        qa.write_text(
+            qa.read_text()
+            + '{"input": "How deep should tulip bulbs go?", "output": "Plant them about three times as deep as the bulb is tall, pointed end up, in autumn."}\n'
+        )
+        wait_for(
+            instance,
+            lambda current: len(current) > before and finished(current),
+            "the dataset run after the second edit",
+            log,
+        )
+        time.sleep(15)  # several training ticks
+        current = runs(instance)
+        assert len(launched_by(current, "training_automation")) == 1, [(run.job_name, run.tags) for run in current]
+        assert materializations(instance, "filtered") == 3 and materializations(instance, "checkpoint") == 2

@@ -1,0 +1,294 @@
+"""A live database as a source: a SQLAlchemy URL plus a query, streamed, read-only.
+
+SQLite runs on a temporary file. PostgreSQL runs against a real server that the module starts
+(initdb + pg_ctl on 127.0.0.1, a free port, stopped at the end); those tests are skipped only
+when the PostgreSQL server binaries are not installed (`apt-get install -y postgresql`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import datasets
+import pytest
+import sqlalchemy as sa
+
+from llm_pipeline.definitions import pipeline_assets
+from llm_pipeline.defs.assets.raw import raw_sources
+from llm_pipeline.records import Record, Rejection
+from llm_pipeline.stages.plaintext.columns import ColumnMapping
+from llm_pipeline.stages.plaintext.database import (
+    display_url,
+    hide_password,
+    iter_query_rows,
+    read_database,
+    resolve_url,
+)
+from llm_pipeline.stages.plaintext.report import IngestReport
+from llm_pipeline.stages.plaintext.settings import DatabaseSource
+from llm_pipeline_tests.support.dagster_resources import local_resources
+from llm_pipeline_tests.support.services import POSTGRES_MISSING, free_port, postgres_bin_dir, running_postgres
+
+ROWS = 250
+BODY = "A short note about tides and the moon, number {}."
+
+
+@pytest.fixture
+def sqlite_file(tmp_path) -> Path:
+    path = tmp_path / "app.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER, title TEXT, body TEXT, photo BLOB)")
+        connection.executemany(
+            "INSERT INTO notes VALUES (?, ?, ?, ?)",
+            [(i, f"Note {i}", BODY.format(i), b"\x89PNG" if i == 3 else None) for i in range(1, ROWS + 1)],
+        )
+        connection.execute("INSERT INTO notes VALUES (?, NULL, ?, NULL)", (ROWS + 1, "   "))
+    connection.close()
+    return path
+
+
+# --- the pure source --------------------------------------------------------------------
+
+
+def test_sqlite_rows_stream_in_chunks_in_query_order(sqlite_file):
+    rows = iter_query_rows(f"sqlite:///{sqlite_file}", "SELECT id, body, photo FROM notes ORDER BY id", chunk_size=7)
+    first = next(rows)
+    assert first == {"id": 1, "body": BODY.format(1), "photo": None}
+    rest = list(rows)
+    assert len(rest) == ROWS and rest[1]["photo"] == b"\x89PNG"  # id 3: a blob stays bytes
+
+
+def test_a_plain_path_is_a_sqlite_file(sqlite_file, monkeypatch):
+    monkeypatch.chdir(sqlite_file.parent)
+    url = resolve_url(sqlite_file.name)
+    assert url == f"sqlite:///{sqlite_file}"
+    assert next(iter_query_rows(url, "SELECT count(*) AS n FROM notes")) == {"n": ROWS + 1}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM notes",
+        "UPDATE notes SET body = 'x'",
+        "CREATE TABLE other (a int)",
+        "ATTACH DATABASE 'elsewhere.sqlite' AS elsewhere",
+        "SELECT load_extension('evil')",
+        "PRAGMA writable_schema = 1",
+    ],
+)
+def test_sqlite_source_refuses_writes_attach_and_extensions(sqlite_file, statement):
+    with pytest.raises(sa.exc.DBAPIError, match="not authorized"):
+        list(iter_query_rows(f"sqlite:///{sqlite_file}", statement))
+    with sqlite3.connect(sqlite_file) as connection:
+        assert connection.execute("SELECT count(*), min(body) FROM notes").fetchone() == (ROWS + 1, "   ")
+    connection.close()
+    assert sorted(os.listdir(sqlite_file.parent)) == ["app.sqlite"]
+
+
+def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path):
+    with pytest.raises(sa.exc.OperationalError):
+        list(iter_query_rows(resolve_url(str(tmp_path / "missing.sqlite")), "SELECT 1"))
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_url_from_an_environment_variable(monkeypatch, sqlite_file):
+    monkeypatch.setenv("NOTES_DB_URL", f"sqlite:///{sqlite_file}")
+    assert resolve_url(url_env="NOTES_DB_URL") == f"sqlite:///{sqlite_file}"
+    with pytest.raises(ValueError, match="MISSING_DB_URL"):
+        resolve_url(url_env="MISSING_DB_URL")
+    with pytest.raises(ValueError, match="exactly one"):
+        resolve_url(f"sqlite:///{sqlite_file}", "NOTES_DB_URL")
+    with pytest.raises(ValueError, match="exactly one"):
+        resolve_url()
+
+
+def test_passwords_are_masked():
+    url = "postgresql+psycopg://reader:s3cret-pw@db.example:5432/app"
+    assert display_url(url) == "postgresql+psycopg://reader:***@db.example:5432/app"
+    assert hide_password("login for reader with s3cret-pw failed", url) == "login for reader with *** failed"
+
+
+# --- through ingestion: the same mapping and rejections as dump rows ---------------------
+
+
+def _read(source: DatabaseSource) -> tuple[list[Record], list[Rejection], IngestReport]:
+    report = IngestReport()
+    items = list(read_database(source, report))
+    return [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Rejection)], report
+
+
+def test_query_rows_become_records_with_db_sources(sqlite_file):
+    records, rejections, report = _read(
+        DatabaseSource(
+            name="notes",
+            url=f"sqlite:///{sqlite_file}",
+            query="SELECT title, body FROM notes ORDER BY id",
+            chunk_size=10,
+        )
+    )
+    assert len(records) == ROWS and records[0].text == f"Note 1\n\n{BODY.format(1)}"
+    assert records[0].source == "db:notes row 1" and records[0].format == "database"
+    assert [(r.reason, r.source) for r in rejections] == [("empty_text", f"db:notes row {ROWS + 1}")]
+    assert report.mappings["db:notes"] == "text <- title + body"
+    assert report.records["database"] == ROWS and report.files["database"] == 1
+
+
+def test_configured_mapping_rejects_binary_values(sqlite_file):
+    records, rejections, _ = _read(
+        DatabaseSource(
+            name="photos",
+            url=str(sqlite_file),
+            query="SELECT id, photo FROM notes WHERE id <= 3",
+            mapping=ColumnMapping(text=("photo",)),
+        )
+    )
+    assert records == []
+    assert [(r.reason, r.source) for r in rejections] == [
+        ("empty_text", "db:photos row 1"),
+        ("empty_text", "db:photos row 2"),
+        ("binary_value", "db:photos row 3"),
+    ]
+
+
+def test_unreadable_database_is_one_located_rejection_without_the_password(tmp_path):
+    url = f"postgresql+psycopg://reader:pw-{os.getpid()}@127.0.0.1:{free_port()}/app?connect_timeout=2"
+    records, rejections, report = _read(DatabaseSource(name="down", url=url, query="SELECT 1"))
+    assert records == [] and [(r.reason, r.source) for r in rejections] == [("unreadable_database", "db:down")]
+    assert f"pw-{os.getpid()}" not in rejections[0].detail and "OperationalError" in rejections[0].detail
+    _, rejections, _ = _read(DatabaseSource(name="bad", url=str(tmp_path / "nowhere.sqlite"), query="SELECT 1"))
+    assert rejections[0].reason == "unreadable_database" and "unable to open database file" in rejections[0].detail
+    assert report.rejected["unreadable_database"] == 1
+
+
+def test_plaintext_asset_reads_configured_databases(tmp_path, sqlite_file, monkeypatch):
+    monkeypatch.setenv("NOTES_DB_URL", f"sqlite:///{sqlite_file}")
+    data_dir = tmp_path / "data"
+    (data_dir / "raw").mkdir(parents=True)
+    config = {
+        "databases": [
+            {
+                "name": "notes",
+                "url_env": "NOTES_DB_URL",
+                "query": "SELECT body FROM notes WHERE id <= 5",
+                "columns": {"text": ["body"]},
+            },
+            {
+                "name": "qa",
+                "url": str(sqlite_file),
+                "query": "SELECT title AS question, body AS answer FROM notes WHERE id > 5 AND id <= 8",
+            },
+        ]
+    }
+    result = dg.materialize(
+        [*raw_sources, *pipeline_assets],
+        selection=["plaintext"],
+        resources=local_resources(data_dir),
+        run_config=dg.RunConfig(ops={"plaintext": {"config": config}}),
+    )
+    assert result.success
+    records = datasets.load_from_disk(str(data_dir / "plaintext"))
+    assert sorted(records["source"]) == [f"db:notes row {i}" for i in range(1, 6)] + [
+        f"db:qa row {i}" for i in range(1, 4)
+    ]
+    qa = [row for row in records if row["source"] == "db:qa row 1"][0]
+    assert (qa["input"], qa["output"], qa["format"]) == ("Note 6", BODY.format(6), "database")
+
+
+# --- PostgreSQL: a real server started for this module -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """URL of a throwaway PostgreSQL server holding `notes`; the server stops after the module."""
+    if postgres_bin_dir() is None:
+        pytest.skip(POSTGRES_MISSING)
+    with running_postgres(database="app", user="pipeline") as server:
+        url = f"postgresql+psycopg://{server.user}:{server.password}@{server.host}:{server.port}/{server.database}"
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "CREATE TABLE notes (id int PRIMARY KEY, title text, body text, score numeric(4,1), photo bytea)"
+                )
+            )
+            connection.execute(
+                sa.text("INSERT INTO notes VALUES (:id, :title, :body, :score, :photo)"),
+                [
+                    {
+                        "id": i,
+                        "title": f"Note {i}",
+                        "body": BODY.format(i),
+                        "score": i / 10,
+                        "photo": b"\x00\xff" if i == 2 else None,
+                    }
+                    for i in range(1, ROWS + 1)
+                ],
+            )
+            # A query can write through a function it calls: the read-only transaction must stop it.
+            connection.execute(
+                sa.text(
+                    "CREATE FUNCTION wipe_notes() RETURNS bigint LANGUAGE sql AS "
+                    "'WITH gone AS (DELETE FROM notes RETURNING 1) SELECT count(*) FROM gone'"
+                )
+            )
+        engine.dispose()
+        yield url
+
+
+def test_postgres_rows_come_typed_through_a_password_url_from_the_environment(postgres_url, monkeypatch):
+    monkeypatch.setenv("PG_NOTES_URL", postgres_url)
+    rows = list(
+        iter_query_rows(
+            resolve_url(url_env="PG_NOTES_URL"), "SELECT id, body, photo FROM notes ORDER BY id", chunk_size=50
+        )
+    )
+    assert len(rows) == ROWS
+    assert rows[0] == {"id": 1, "body": BODY.format(1), "photo": None}
+    assert rows[1]["photo"] == b"\x00\xff"
+
+
+def test_postgres_query_streams_through_a_server_side_cursor(postgres_url):
+    """While rows are consumed, the server is answering FETCHes of a declared cursor, not one
+    SELECT that sent everything at once."""
+    rows = iter_query_rows(postgres_url, "SELECT id FROM notes ORDER BY id", chunk_size=20)
+    taken = [next(rows)["id"] for _ in range(45)]  # three chunks fetched
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as monitor:
+        queries = (
+            monitor.execute(
+                sa.text("SELECT query FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"),
+                {"db": "app"},
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    rest = [row["id"] for row in rows]
+    assert taken + rest == list(range(1, ROWS + 1))
+    assert any(query.startswith("FETCH FORWARD 20 FROM") for query in queries), queries
+
+
+def test_postgres_source_is_read_only(postgres_url):
+    with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
+        list(iter_query_rows(postgres_url, "SELECT wipe_notes() AS wiped"))
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM notes")).scalar() == ROWS
+    engine.dispose()
+
+
+def test_postgres_rows_go_through_the_same_mapping_as_dump_rows(postgres_url):
+    records, rejections, report = _read(
+        DatabaseSource(
+            name="pg",
+            url=postgres_url,
+            query="SELECT title AS question, body AS answer FROM notes ORDER BY id",
+            chunk_size=100,
+        )
+    )
+    assert len(records) == ROWS and rejections == []
+    assert (records[0].input, records[0].output, records[0].source) == ("Note 1", BODY.format(1), "db:pg row 1")
+    assert report.mappings["db:pg"] == "input <- question; output <- answer"

@@ -1,0 +1,121 @@
+"""Resume: only from a complete checkpoint of the same run; a killed trainer continues where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_pipeline.training.checkpoints import (
+    COMPLETE_MARKER,
+    RUN_FILE,
+    last_complete_checkpoint,
+    mark_complete,
+    prepare_output_dir,
+)
+from llm_pipeline.training.train import MemoryReporter, run_training
+from llm_pipeline_tests.support import REPO_ROOT
+from llm_pipeline_tests.support.tiny import tiny_training_config
+
+
+def fake_checkpoint(output_dir: Path, step: int, complete: bool) -> Path:
+    path = output_dir / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "trainer_state.json").write_text("{}")
+    if complete:
+        mark_complete(path, step)
+    return path
+
+
+def test_a_half_written_checkpoint_is_never_resumed_from(tmp_path):
+    prepare_output_dir(tmp_path, "run-a", resume=True)  # records the run
+    fake_checkpoint(tmp_path, 4, complete=True)
+    newest_complete = fake_checkpoint(tmp_path, 8, complete=True)
+    half_written = fake_checkpoint(tmp_path, 12, complete=False)
+    assert prepare_output_dir(tmp_path, "run-a", resume=True) == newest_complete
+    assert not half_written.exists()  # removed, so the Trainer's rotation does not count it
+    assert last_complete_checkpoint(tmp_path) == newest_complete
+
+
+def test_another_run_or_resume_off_starts_over(tmp_path):
+    prepare_output_dir(tmp_path, "run-a", resume=True)
+    fake_checkpoint(tmp_path, 4, complete=True)
+    assert prepare_output_dir(tmp_path, "run-b", resume=True) is None
+    assert not (tmp_path / "checkpoint-4").exists()
+    assert json.loads((tmp_path / RUN_FILE).read_text())["fingerprint"] == "run-b"
+    fake_checkpoint(tmp_path, 4, complete=True)
+    assert prepare_output_dir(tmp_path, "run-b", resume=False) is None
+    assert not (tmp_path / "checkpoint-4").exists()
+
+
+def test_the_checkpoint_asset_retries_a_failed_training_run():
+    from llm_pipeline.defs.assets.checkpoint import checkpoint
+
+    assert checkpoint.op.retry_policy is not None and checkpoint.op.retry_policy.max_retries >= 1
+
+
+@pytest.fixture
+def config(tiny_model_dir, tiny_tokenized_dir, tmp_path):
+    return tiny_training_config(
+        tiny_model_dir,
+        tiny_tokenized_dir,
+        tmp_path / "run",
+        method="full",
+        learning_rate=1e-3,
+        warmup_steps=1,
+        max_steps=16,
+        logging_steps=1,
+        eval_steps=16,
+        save_steps=3,
+        save_total_limit=2,
+    )
+
+
+@pytest.mark.slow
+def test_a_killed_trainer_resumes_from_its_last_complete_checkpoint(config, tmp_path):
+    config_path = config.to_json(tmp_path / "config.json")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("DAGSTER_PIPES_CONTEXT", None)
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "llm_pipeline.training.train", "--config", str(config_path)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    killed_after = None
+    try:
+        for line in trainer.stdout:
+            event = json.loads(line) if line.startswith("{") else {}
+            if event.get("event") == "progress" and event.get("step", 0) >= 7:
+                trainer.send_signal(signal.SIGKILL)  # mid-run: no chance to clean up
+                killed_after = event["step"]
+                break
+    finally:
+        trainer.kill()
+        trainer.wait(timeout=60)
+    assert killed_after is not None, "the trainer finished or died before it could be killed"
+    assert trainer.returncode == -signal.SIGKILL
+
+    output_dir = Path(config.output_dir)
+    resumable = last_complete_checkpoint(output_dir)
+    assert resumable is not None
+    resumed_step = int(resumable.name.split("-")[1])
+    assert 6 <= resumed_step < config.max_steps and not (output_dir / "final").exists()
+
+    reporter = MemoryReporter()
+    result = run_training(config, reporter)  # the same run, launched again
+
+    assert result.metadata["resumed_from_step"] == resumed_step
+    trained_steps = [step for step, logs in reporter.progress_events if "loss" in logs]
+    assert trained_steps[0] == resumed_step + 1  # continues; does not start at step 1
+    assert result.metadata["global_steps"] == config.max_steps
+    logged = {entry["step"] for entry in result.log_history if "loss" in entry}
+    assert set(range(1, config.max_steps + 1)) <= logged  # the history before the kill came back too
+    assert all((path / COMPLETE_MARKER).is_file() for path in output_dir.glob("checkpoint-*"))
