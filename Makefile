@@ -1,5 +1,7 @@
 # Quick start: `make pipeline` (set up, then materialize every asset on the bundled data)
 #              `make test`     (set up, then run the test suite)
+#              `make unit`     (the unit tests alone: pure code, under a minute)
+#              `make lint`     (ruff lint and format check, as CI runs them)
 VENV ?= .venv
 BIN := $(VENV)/bin
 # One torch thread per process: two threads on two busy cores ran 20x slower.
@@ -9,7 +11,7 @@ PORT ?= 3000
 # The instance's config: SQLite by default; deploy/dagster-postgres.yaml for PostgreSQL.
 INSTANCE_CONFIG ?= dagster.yaml
 
-.PHONY: setup pipeline test dev instance
+.PHONY: setup pipeline test unit lint dev instance
 
 $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
@@ -26,6 +28,13 @@ pipeline: setup instance
 
 test: setup
 	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest llm_pipeline_tests/unit
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dev: setup instance
 	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT)

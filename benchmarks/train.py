@@ -103,6 +103,7 @@ def train_figures(model_dir: Path, packed, seed_rows, batch_size: int, steps: in
     import torch
     from transformers import AutoModelForCausalLM
 
+    from llm_pipeline.token_rows import IGNORE_INDEX
     from llm_pipeline.training.collate import PackedCollator
 
     def measure(batches, collate) -> dict:
@@ -127,7 +128,8 @@ def train_figures(model_dir: Path, packed, seed_rows, batch_size: int, steps: in
     def seed_collate(rows):
         ids = torch.tensor([row["input_ids"] for row in rows])
         mask = torch.tensor([row["attention_mask"] for row in rows])
-        return {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}, int(mask.sum())
+        labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}, int(mask.sum())
 
     def packed_collate(rows):
         return PackedCollator(pad_token_id=0)(rows), sum(len(row["input_ids"]) for row in rows)

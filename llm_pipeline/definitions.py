@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from llm_pipeline.defs.assets.base_model import base_model
 from llm_pipeline.defs.assets.checkpoint import checkpoint
 from llm_pipeline.defs.assets.clustered import clustered
 from llm_pipeline.defs.assets.filtered import filtered
 from llm_pipeline.defs.assets.merged_model import merged_model
-from llm_pipeline.defs.assets.model_inputs import base_model, tokenized
 from llm_pipeline.defs.assets.plaintext import plaintext
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.assets.splits import splits
+from llm_pipeline.defs.assets.tokenized import tokenized
 from llm_pipeline.defs.automation import automate, automation_sensors
 from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.deployment import current_deployment

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,43 +14,47 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from llm_pipeline.records import Record, content_id
+from llm_pipeline.setting import setting
 from llm_pipeline.stages.filtered.dedup import BandIndex, MinHasher, NearDuplicateSettings
-from llm_pipeline.stages.splits.assign import normalize_prompt
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import settings_fingerprint
 from llm_pipeline.storage.row_cache import KEY, RowCache
-from llm_pipeline.token_rows import ROW_ID_SEPARATOR
+from llm_pipeline.text import normalize, shingles
+from llm_pipeline.token_rows import IGNORE_INDEX, ROW_ID_SEPARATOR
 
-IGNORE_INDEX = -100
 # How many ids or pairs a finding lists; the counts cover all of them.
 EXAMPLES = 5
 
 
 def shared_prompts(train: Iterable[Record], validation: Iterable[Record]) -> list[str]:
     """Normalized prompts present on both sides: any one means validation loss is optimistic."""
-    train_prompts = {normalize_prompt(record.prompt) for record in train}
-    return sorted({prompt for record in validation if (prompt := normalize_prompt(record.prompt)) in train_prompts})
+    train_prompts = {normalize(record.prompt) for record in train}
+    return sorted({prompt for record in validation if (prompt := normalize(record.prompt)) in train_prompts})
 
 
 # --- near-duplicate prompts ----------------------------------------------------------------
 
-SHINGLE_CHARS = 5
-_NOT_WORD = re.compile(r"[^\w\s]+")
+
+@dataclass(frozen=True)
+class NearDuplicateCheckSettings:
+    """Near-duplicate prompts across the train / validation split."""
+
+    threshold: float = setting(
+        0.8,
+        "Jaccard similarity of the prompts' character 5-gram sets (the near-duplicate filter's shingles: "
+        "case folded, punctuation dropped) from which a validation prompt counts as a near duplicate of a "
+        "training prompt.",
+    )
+    num_perm: int = setting(128, "MinHash permutations of the LSH index that proposes candidate pairs.")
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.num_perm < 1:
+            raise ValueError(f"num_perm must be a positive integer, got {self.num_perm}")
 
 
-def shingles(text: str, size: int = SHINGLE_CHARS) -> set[str]:
-    """Character n-grams of the text with case, punctuation and spacing folded.
-
-    Characters rather than words, so a short prompt still has enough shingles for its Jaccard
-    similarity to mean something ("Why sand with the grain?" has four word trigrams).
-    """
-    folded = " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
-    if len(folded) <= size:
-        return {folded}
-    return {folded[start : start + size] for start in range(len(folded) - size + 1)}
-
-
-def jaccard(left: set[str], right: set[str]) -> float:
+def jaccard(left: set, right: set) -> float:
     return len(left & right) / len(left | right) if left or right else 1.0
 
 
@@ -85,14 +88,17 @@ def near_duplicate_prompts(
     # so it proposes from 0.9 and the exact comparison below applies the real threshold.
     index = BandIndex(num_perm, min(threshold, 0.9))
     for position, record in enumerate(train):
-        index.insert(position, sign(record.prompt))
+        signature = sign(record.prompt)
+        if signature is not None:
+            index.insert(position, signature)
     found = []
     for record in validation:
-        candidates = index.candidates(sign(record.prompt))
+        signature = sign(record.prompt)  # None: no shingles (punctuation only); the exact check covers it
+        candidates = index.candidates(signature) if signature is not None else []
         if not candidates:
             continue
-        own = shingles(record.prompt)
-        best = max((jaccard(own, shingles(train[position].prompt)), position) for position in candidates)
+        own = sign.shingles(record.prompt)
+        best = max((jaccard(own, sign.shingles(train[position].prompt)), position) for position in candidates)
         if best[0] >= threshold:
             match = train[best[1]]
             found.append(NearDuplicate(record.id, match.id, round(best[0], 4), record.prompt, match.prompt))
@@ -113,14 +119,17 @@ class _PromptSigner:
         self._hasher = MinHasher(NearDuplicateSettings(num_perm=num_perm))
         self._cache = cache
 
-    def __call__(self, prompt: str) -> np.ndarray:
+    def shingles(self, prompt: str) -> set[bytes]:
+        return shingles(prompt, self._hasher.settings.shingle_chars)
+
+    def __call__(self, prompt: str) -> np.ndarray | None:
+        """The prompt's signature, hashed as near-duplicate removal hashes texts; None without shingles."""
         key = content_id(prompt)
         row = self._cache.get(key) if self._cache is not None else None
         if row is not None:
             return np.frombuffer(row["signature"], dtype=np.uint32)
-        # This check's own shingles (whole folded text, never empty), hashed as near-dedup hashes them.
-        signature = self._hasher.signature_of({unit.encode("utf-8") for unit in shingles(prompt)})
-        if self._cache is not None:
+        signature = self._hasher.signature(prompt)
+        if signature is not None and self._cache is not None:
             self._cache.put(key, {"signature": signature.tobytes()})
         return signature
 
@@ -164,6 +173,25 @@ def id_balance(
         missing=sorted((entered - came_out).elements()),
         unexpected=sorted((came_out - entered).elements()),
     )
+
+
+@dataclass(frozen=True)
+class DroppedShareSettings:
+    """How much of the data the filters may drop."""
+
+    max_dropped_share: float = setting(
+        0.5,
+        "Largest share of records the filters may drop; more usually means a filter is misconfigured, not that "
+        "the data is that bad.",
+    )
+    count_duplicates: bool = setting(
+        False,
+        "Count removed duplicates as dropped too (by default they are not: one copy of their content is kept).",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_dropped_share <= 1.0:
+            raise ValueError(f"max_dropped_share must be in [0, 1], got {self.max_dropped_share}")
 
 
 DUPLICATE_SUFFIX = "_duplicate"  # exact_duplicate, near_duplicate: one copy of the content is kept

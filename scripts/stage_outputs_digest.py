@@ -2,13 +2,15 @@
 
     python scripts/stage_outputs_digest.py snapshot --raw DIR --out before.json
     python scripts/stage_outputs_digest.py snapshot --corpus ../shared/data --out before.json
+    python scripts/stage_outputs_digest.py snapshot --raw data/raw --run-config off.yaml --out after.json
     python scripts/stage_outputs_digest.py compare before.json after.json
 
 `snapshot` copies the raw files (`--raw`: a folder laid out like data/raw; `--corpus`: the
 200-file benchmark corpus that benchmarks/incremental.py builds from the public sample data)
 into a fresh data directory, runs the `prepare_dataset` job there in one process, and writes,
 per stage output and per quarantine folder, the row count and a sha256 of every column (rows
-in order), so that record ids, texts, token ids, labels and rejected entries are all covered.
+in order), so that record ids, texts, token ids, labels and rejected entries are all covered. `--run-config`
+(a YAML run config) turns a new feature off, to show that only it changes outputs.
 It touches the package only through `llm_pipeline.definitions:defs` and the data directory, so
 the same script runs against the code before and after a restructuring. `compare` prints the
 columns that differ and exits 1 when any does.
@@ -49,7 +51,7 @@ def dataset_digests(path: Path) -> dict[str, dict]:
     return result
 
 
-def snapshot(raw: Path | None, corpus: Path | None, out: Path, keep: Path | None) -> None:
+def snapshot(raw: Path | None, corpus: Path | None, out: Path, keep: Path | None, run_config: dict) -> None:
     import dagster as dg
 
     work = keep or Path(tempfile.mkdtemp(prefix="llm_pipeline_digest_"))
@@ -67,7 +69,7 @@ def snapshot(raw: Path | None, corpus: Path | None, out: Path, keep: Path | None
 
     (work / "dagster_home").mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(temp_dir=str(work / "dagster_home")) as instance:
-        result = defs.resolve_job_def("prepare_dataset").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("prepare_dataset").execute_in_process(instance=instance, run_config=run_config)
         if not result.success:
             raise SystemExit(f"prepare_dataset failed (run {result.run_id})")
     digests = {}
@@ -121,13 +123,17 @@ def main() -> None:
         "--corpus", type=Path, help="the public sample data (../shared/data): the 200-file benchmark corpus"
     )
     take.add_argument("--out", type=Path, required=True)
+    take.add_argument("--run-config", type=Path, help="a YAML run config for the job (default: none)")
     take.add_argument("--keep", type=Path, help="work here and leave the data directory (default: a temporary folder)")
     check = commands.add_parser("compare", help="compare two snapshots")
     check.add_argument("before", type=Path)
     check.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "snapshot":
-        snapshot(args.raw, args.corpus, args.out, args.keep)
+        import yaml
+
+        run_config = yaml.safe_load(args.run_config.read_text(encoding="utf-8")) if args.run_config else {}
+        snapshot(args.raw, args.corpus, args.out, args.keep, run_config or {})
     else:
         raise SystemExit(compare(args.before, args.after))
 

@@ -8,18 +8,20 @@ from collections import Counter
 
 import dagster as dg
 import datasets
-from pydantic import Field
 
-from llm_pipeline.defs.assets.model_inputs import TOKENIZED_STAGE
+from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
+from llm_pipeline.stages.tokenized.run import STAGE as TOKENIZED_STAGE
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records
 from llm_pipeline.token_rows import record_ids_of_rows
 from llm_pipeline.validators import (
     EXAMPLES,
+    DroppedShareSettings,
     IdBalance,
+    NearDuplicateCheckSettings,
     dropped_share,
     id_balance,
     label_report,
@@ -139,14 +141,7 @@ def splits_share_no_prompt(data_dir: DataDirResource) -> dg.AssetCheckResult:
     )
 
 
-class NearDuplicateConfig(dg.Config):
-    threshold: float = Field(
-        default=0.8,
-        description="Jaccard similarity of character 5-gram sets (case, punctuation, spacing folded) from which two prompts count as near duplicates.",
-    )
-    num_perm: int = Field(
-        default=128, description="MinHash permutations of the LSH index that proposes candidate pairs."
-    )
+NearDuplicateConfig = config_class(NearDuplicateCheckSettings, "NearDuplicateConfig")
 
 
 # Not blocking: the hash split keeps equal prompts together, so an exact leak is a bug worth
@@ -156,17 +151,23 @@ class NearDuplicateConfig(dg.Config):
     asset="splits",
     description="No validation prompt is a near duplicate of a training prompt (MinHash LSH, confirmed by exact Jaccard).",
 )
-def splits_share_no_near_duplicate(config: NearDuplicateConfig, data_dir: DataDirResource) -> dg.AssetCheckResult:
+def splits_share_no_near_duplicate(
+    config: NearDuplicateConfig,  # type: ignore[valid-type]
+    data_dir: DataDirResource,
+) -> dg.AssetCheckResult:
+    settings = to_settings(config, NearDuplicateCheckSettings)
     train, validation = _split_records(data_dir.layout)
-    cache = prompt_signature_cache(data_dir.layout.cache("splits_near_duplicates"), config.num_perm)
-    pairs = near_duplicate_prompts(train, validation, threshold=config.threshold, num_perm=config.num_perm, cache=cache)
+    cache = prompt_signature_cache(data_dir.layout.cache("splits_near_duplicates"), settings.num_perm)
+    pairs = near_duplicate_prompts(
+        train, validation, threshold=settings.threshold, num_perm=settings.num_perm, cache=cache
+    )
     cache.save()
     return dg.AssetCheckResult(
         passed=not pairs,
         metadata={
             "near_duplicate_validation_records": len(pairs),
             "validation_records": len(validation),
-            "threshold": dg.MetadataValue.float(config.threshold),
+            "threshold": dg.MetadataValue.float(settings.threshold),
             "examples": dg.MetadataValue.json(
                 [
                     {
@@ -181,15 +182,7 @@ def splits_share_no_near_duplicate(config: NearDuplicateConfig, data_dir: DataDi
     )
 
 
-class DroppedShareConfig(dg.Config):
-    max_dropped_share: float = Field(
-        default=0.5,
-        description="Largest share of records the filters may drop; more usually means a filter is misconfigured, not that the data is that bad.",
-    )
-    count_duplicates: bool = Field(
-        default=False,
-        description="Count removed duplicates as dropped too (by default they are not: one copy of their content is kept).",
-    )
+DroppedShareConfig = config_class(DroppedShareSettings, "DroppedShareConfig")
 
 
 @dg.asset_check(
@@ -197,17 +190,21 @@ class DroppedShareConfig(dg.Config):
     blocking=True,
     description="The filters dropped no more than `max_dropped_share` of the records, duplicates aside (recounted from disk).",
 )
-def filtered_dropped_share_bounded(config: DroppedShareConfig, data_dir: DataDirResource) -> dg.AssetCheckResult:
+def filtered_dropped_share_bounded(
+    config: DroppedShareConfig,  # type: ignore[valid-type]
+    data_dir: DataDirResource,
+) -> dg.AssetCheckResult:
+    settings = to_settings(config, DroppedShareSettings)
     layout = data_dir.layout
     records_in = len(_column(_load(layout.stage("plaintext")), "id"))
     reasons = _column(_load(layout.rejected("filtered")), "reason")
-    share = dropped_share(records_in, reasons, config.count_duplicates)
+    share = dropped_share(records_in, reasons, settings.count_duplicates)
     return dg.AssetCheckResult(
-        passed=share <= config.max_dropped_share,
+        passed=share <= settings.max_dropped_share,
         metadata={
             "dropped_share": dg.MetadataValue.float(round(share, 4)),
-            "max_dropped_share": dg.MetadataValue.float(config.max_dropped_share),
-            "duplicates_counted": config.count_duplicates,
+            "max_dropped_share": dg.MetadataValue.float(settings.max_dropped_share),
+            "duplicates_counted": settings.count_duplicates,
             "dropped_share_with_duplicates": dg.MetadataValue.float(round(dropped_share(records_in, reasons, True), 4)),
             "records_in": records_in,
             "dropped_by_reason": dg.MetadataValue.json(dict(Counter(reason.split(":")[0] for reason in reasons))),

@@ -35,11 +35,10 @@ def config_class(settings_type: type, name: str | None = None, exclude: tuple[st
         annotation = _config_type(hints[field.name])
         description = help_of(field) or None
         if field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING:
-            make = field.default_factory if field.default is dataclasses.MISSING else (lambda d=field.default: d)
-            info = pydantic.Field(
-                default_factory=lambda make=make, annotation=annotation: _config_default(make(), annotation),
-                description=description,
-            )
+            value = field.default_factory() if field.default is dataclasses.MISSING else field.default
+            # A plain default (not a factory), so the launchpad shows it; pydantic copies a mutable
+            # default for every instance.
+            info = pydantic.Field(default=_config_default(value, annotation), description=description)
         else:
             info = pydantic.Field(description=description)
         fields[field.name] = (annotation, info)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-IGNORE_INDEX = -100
+from llm_pipeline.token_rows import IGNORE_INDEX
 
 
 class PadCollator:

@@ -11,19 +11,19 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llm_pipeline.setting import setting
 
-METHODS = ("full", "lora", "qlora")
-SCHEDULERS = ("cosine", "constant_with_warmup", "linear", "constant", "cosine_with_restarts", "polynomial")
-QUANT_TYPES = ("nf4", "fp4")
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
-FSDP_STATE_DICT_TYPES = ("FULL_STATE_DICT", "SHARDED_STATE_DICT")
-COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
+Method = Literal["full", "lora", "qlora"]
+Scheduler = Literal["cosine", "constant_with_warmup", "linear", "constant", "cosine_with_restarts", "polynomial"]
+QuantType = Literal["nf4", "fp4"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+FsdpStateDictType = Literal["FULL_STATE_DICT", "SHARDED_STATE_DICT"]
+ComputeDtype = Literal["auto", "bfloat16", "float16", "float32"]
 # Optimizers known to run here; the paged / 8-bit ones are bitsandbytes' (on CPU bitsandbytes
 # falls back to a non-paged optimizer with a warning).
-OPTIMIZERS = (
+Optimizer = Literal[
     "adamw_torch",
     "adamw_torch_fused",
     "paged_adamw_32bit",
@@ -31,7 +31,16 @@ OPTIMIZERS = (
     "adamw_8bit",
     "adafactor",
     "sgd",
-)
+]
+# The same choices as tuples: the launchpad checks the Literal types, `validate` checks these
+# for a config read from JSON.
+METHODS: tuple[str, ...] = get_args(Method)
+SCHEDULERS: tuple[str, ...] = get_args(Scheduler)
+QUANT_TYPES: tuple[str, ...] = get_args(QuantType)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+FSDP_STATE_DICT_TYPES: tuple[str, ...] = get_args(FsdpStateDictType)
+COMPUTE_DTYPES: tuple[str, ...] = get_args(ComputeDtype)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 ALL_LINEAR = "all-linear"
 """`lora_target_modules: [all-linear]` puts adapters on every linear layer but the output head."""
 
@@ -50,14 +59,14 @@ class TrainingConfig:
     )
 
     # --- method ----------------------------------------------------------------------------
-    method: str = setting(
+    method: Method = setting(
         "lora",
         "`full` trains every weight; `lora` trains low-rank adapters on a frozen base; "
         "`qlora` does the same on a 4-bit quantized base (bitsandbytes).",
     )
 
     # --- optimisation ----------------------------------------------------------------------
-    optim: str = setting(
+    optim: Optimizer = setting(
         "adamw_torch",
         "Optimizer: " + " | ".join(OPTIMIZERS) + ". The paged and 8-bit AdamW variants (bitsandbytes) "
         "keep optimizer states out of the way of activation spikes / in a quarter of the memory.",
@@ -65,7 +74,9 @@ class TrainingConfig:
     learning_rate: float = setting(
         2e-4, "Peak learning rate (after warmup). 2e-4 suits LoRA; full fine-tunes want ~1e-5."
     )
-    lr_scheduler_type: str = setting("cosine", "Learning-rate schedule after warmup: " + " | ".join(SCHEDULERS) + ".")
+    lr_scheduler_type: Scheduler = setting(
+        "cosine", "Learning-rate schedule after warmup: " + " | ".join(SCHEDULERS) + "."
+    )
     warmup_steps: float = setting(
         5, "Optimizer steps of linear warmup from 0 to `learning_rate`; a value in (0, 1) is a fraction of all steps."
     )
@@ -82,7 +93,7 @@ class TrainingConfig:
         42, "Seed for weight/adapter initialisation and dropout (and data order unless `data_seed` is set)."
     )
     data_seed: int = setting(-1, "Seed of the data order alone; -1: use `seed`.")
-    precision: str = setting(
+    precision: Precision = setting(
         "auto",
         "Mixed precision: auto | bf16 | fp16 | fp32. `auto` takes bf16 on a GPU that supports it, fp16 on "
         "an older GPU, fp32 on CPU.",
@@ -130,9 +141,9 @@ class TrainingConfig:
         [], "Modules trained in full and saved beside the adapter, e.g. `[lm_head, embed_tokens]` after adding tokens."
     )
     lora_layers_to_transform: list[int] = setting([], "Layer numbers that get adapters; empty: every layer.")
-    qlora_quant_type: str = setting("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
+    qlora_quant_type: QuantType = setting("nf4", "4-bit data type of the frozen base for QLoRA: nf4 | fp4.")
     qlora_double_quant: bool = setting(True, "Also quantize the quantization constants (saves ~0.4 bit per weight).")
-    qlora_compute_dtype: str = setting(
+    qlora_compute_dtype: ComputeDtype = setting(
         "auto",
         "Dtype the 4-bit weights are dequantized to for each matmul: auto | bfloat16 | float16 | float32; "
         "`auto` follows `precision`.",
@@ -152,7 +163,7 @@ class TrainingConfig:
     fsdp_cpu_offload: bool = setting(
         False, "With FSDP: keep parameters and gradients in CPU memory between uses (slower, frees device memory)."
     )
-    fsdp_state_dict_type: str = setting(
+    fsdp_state_dict_type: FsdpStateDictType = setting(
         "FULL_STATE_DICT",
         "With FSDP: checkpoints as FULL_STATE_DICT (one Hugging Face-compatible file) | "
         "SHARDED_STATE_DICT (one file per process; faster to write for large models).",
@@ -264,11 +275,6 @@ class TrainingConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> TrainingConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-    @classmethod
-    def fieldsetting(cls) -> dict[str, str]:
-        """Field name -> help text, for UIs and config schemas."""
-        return {f.name: f.metadata["help"] for f in fields(cls)}
 
 
 # Fields that change how a run is watched or stored, not what it computes: a checkpoint written

@@ -16,6 +16,11 @@ class CurvePoint:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, point: Mapping[str, Any]) -> CurvePoint:
+        """A point as `to_dict` wrote it (a loss absent or None when not logged at that step)."""
+        return cls(point["step"], point.get("train_loss"), point.get("eval_loss"))
+
 
 def curve_from_log_history(log_history: Iterable[Mapping[str, Any]]) -> list[CurvePoint]:
     """Merge the Trainer's per-step `loss` and `eval_loss` entries into one point per step.

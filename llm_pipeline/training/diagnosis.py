@@ -26,7 +26,7 @@ All comparisons are relative to the loss level, so they hold for any vocabulary 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from llm_pipeline.training.curve import CurvePoint
 
@@ -61,14 +61,6 @@ class Diagnosis:
     final_eval_loss: float | None = None
     gap: float | None = None
     """final validation loss minus final training loss."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_markdown(self) -> str:
-        lines = [f"**Diagnosis: {self.verdict}**", ""]
-        lines += [f"- {reason}" for reason in self.reasons]
-        return "\n".join(lines)
 
 
 def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:

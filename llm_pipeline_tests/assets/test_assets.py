@@ -9,7 +9,9 @@ import pytest
 from llm_pipeline.definitions import pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
-from llm_pipeline.stages.splits.assign import normalize_prompt
+from llm_pipeline.defs.metadata import silhouettes_markdown, summaries_markdown
+from llm_pipeline.stages.clustered.clustering import ClusterSettings, cluster_texts
+from llm_pipeline.text import normalize
 from llm_pipeline_tests.support.dagster_resources import local_resources
 
 DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
@@ -72,8 +74,8 @@ def test_dataset_stages_keep_account_of_every_input(raw_data_dir):
 
     splits = datasets.load_from_disk(str(raw_data_dir / "splits"))
     assert len(splits["train"]) + len(splits["validation"]) == len(clustered)
-    train_prompts = {normalize_prompt(row["input"] or row["text"]) for row in splits["train"]}
-    assert not any(normalize_prompt(row["input"] or row["text"]) in train_prompts for row in splits["validation"])
+    train_prompts = {normalize(row["input"] or row["text"]) for row in splits["train"]}
+    assert not any(normalize(row["input"] or row["text"]) in train_prompts for row in splits["validation"])
     assert (raw_data_dir / "splits" / "train.jsonl").read_text().count("\n") == len(splits["train"])
     assert (raw_data_dir / "splits" / "val.jsonl").read_text().count("\n") == len(splits["validation"])
 
@@ -87,6 +89,28 @@ def test_empty_validation_split_fails_with_a_clear_message(tmp_path):
             selection=DATASET_STAGES,
             resources=local_resources(tmp_path),
         )
+
+
+def test_an_unknown_vectorizer_is_refused_by_config_validation_before_the_run(tmp_path):
+    with pytest.raises(dg.DagsterInvalidConfigError, match="vectorizer") as refused:
+        dg.materialize(
+            [*raw_sources, *pipeline_assets],
+            selection=DATASET_STAGES,
+            resources=local_resources(tmp_path),
+            run_config=dg.RunConfig(ops={"clustered": {"config": {"vectorizer": "bert"}}}),
+        )
+    assert "tfidf" in str(refused.value) and "embeddings" in str(refused.value)  # the choices are named
+    assert not (tmp_path / "plaintext").exists()  # no step ran
+
+
+def test_cluster_tables_escape_pipes_and_mark_the_chosen_k():
+    clustering = cluster_texts(
+        ["a | b pipes in the garden", "c | d pipes in the garden"], ClusterSettings(num_clusters=1)
+    )
+    table = summaries_markdown(clustering.summaries)
+    assert table.startswith("| cluster | size | top terms | examples |") and "a \\| b" in table
+    assert "| **3** | 0.5000 |" in silhouettes_markdown({2: 0.25, 3: 0.5}, chosen=3)
+    assert silhouettes_markdown({}, chosen=4) == "_k was set, not searched_"
 
 
 @pytest.mark.slow

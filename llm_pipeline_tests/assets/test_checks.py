@@ -14,8 +14,10 @@ from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.records import RECORD_FIELDS, Record
 from llm_pipeline.stages.base_model.reference import write_model_ref
+from llm_pipeline.stages.filtered.dedup import NearDeduplicator, NearDuplicateSettings
 from llm_pipeline.storage.stage_output import save_dataset
-from llm_pipeline.validators import id_balance, label_report, near_duplicate_prompts, records_without_targets, shingles
+from llm_pipeline.text import shingles
+from llm_pipeline.validators import id_balance, label_report, near_duplicate_prompts, records_without_targets
 
 DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
 
@@ -56,7 +58,20 @@ def test_near_duplicates_are_found_across_the_split_and_nothing_else():
     assert [(pair.validation_prompt, pair.train_prompt) for pair in pairs] == [(validation[0].prompt, train[0].prompt)]
     assert 0.8 <= pairs[0].similarity < 1.0
     assert near_duplicate_prompts(train, validation, threshold=0.99) == []
-    assert shingles("Hi!") == {"hi"}  # shorter than a shingle: the whole folded text
+    assert near_duplicate_prompts(prompts("?!"), prompts("?!")) == []  # no shingles: left to the exact check
+
+
+def test_the_leakage_check_and_the_near_duplicate_filter_call_the_same_prompts_alike():
+    # Punctuation inside a word is dropped ("What's" -> "whats"), not turned into a space: to the
+    # filter these two prompts are one text, so the check must not see two different prompts.
+    train = prompts("What's the best way to re-pot a fern in spring?")
+    validation = prompts("Whats the best way to repot a fern in spring")
+    assert shingles(train[0].prompt, 5) == shingles(validation[0].prompt, 5)
+    (pair,) = near_duplicate_prompts(train, validation)
+    assert pair.similarity == 1.0
+    deduplicator = NearDeduplicator(NearDuplicateSettings())
+    assert deduplicator.original_of(Record.supervised(train[0].prompt, "Loosen the root ball.", "a", "jsonl")) is None
+    assert deduplicator.original_of(Record.supervised(validation[0].prompt, "Loosen the root ball.", "b", "jsonl"))
 
 
 def test_id_balance_counts_duplicates_and_names_lost_records():

@@ -5,10 +5,16 @@ import json
 import dagster as dg
 import datasets
 import numpy as np
+import pytest
 
 from llm_pipeline.definitions import pipeline_assets
+from llm_pipeline.defs.assets.filtered import FilterConfig
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
+from llm_pipeline.defs.config import to_settings
+from llm_pipeline.stages.filtered.dedup import NearDuplicateSettings
+from llm_pipeline.stages.filtered.filters import language, phrases, quality
+from llm_pipeline.stages.filtered.settings import FilterSettings
 from llm_pipeline_tests.support.dagster_resources import local_resources
 
 LONG_ANSWER = (
@@ -97,7 +103,7 @@ def test_filtered_and_clustered_explain_every_drop(tmp_path):
         resources=local_resources(data_dir),
         run_config=dg.RunConfig(
             ops={
-                "filtered": {"config": {"phrase_list": "aggressive", "redact_pii": True}},
+                "filtered": {"config": {"phrases": {"list": "aggressive"}, "redact_pii": True}},
                 "clustered": {"config": {"num_clusters": 3, "max_per_cluster": 6, "min_cluster_size": 5}},
             }
         ),
@@ -141,3 +147,35 @@ def test_filtered_and_clustered_explain_every_drop(tmp_path):
     assert clustered["num_clusters"] == 3 and clustered["clusters"].startswith(
         "| cluster | size | top terms | examples |"
     )
+
+
+def test_the_filtered_config_is_the_settings_nested_per_filter():
+    assert to_settings(FilterConfig(), FilterSettings) == FilterSettings()
+    config = FilterConfig(
+        quality={"min_words_response": 3, "max_top_ngram_char_fraction": {"2": 0.5}},
+        phrases={"list": "aggressive", "extra": ["Let me be clear"]},
+        language={"languages": ["en", "de"], "min_bytes": 80, "min_score": 0.9},
+        dedup_near=False,
+        near_duplicates={"threshold": 0.9},
+    )
+    assert to_settings(config, FilterSettings) == FilterSettings(
+        quality=quality.Settings(min_words_response=3, max_top_ngram_char_fraction={2: 0.5}),
+        phrases=phrases.Settings("aggressive", ("Let me be clear",)),
+        language=language.Settings(("en", "de"), 80, 0.9),
+        dedup_near=False,
+        near_duplicates=NearDuplicateSettings(threshold=0.9),
+    )
+    described = FilterConfig.model_json_schema()
+    assert "description" in described["properties"]["redact_pii"]
+
+
+def test_an_unknown_phrase_list_is_refused_before_the_run(tmp_path):
+    data_dir = write_corpus(tmp_path / "data")
+    with pytest.raises(dg.DagsterInvalidConfigError, match="strict"):
+        dg.materialize(
+            [*raw_sources, *pipeline_assets],
+            selection=["plaintext", "filtered"],
+            resources=local_resources(data_dir),
+            run_config=dg.RunConfig(ops={"filtered": {"config": {"phrases": {"list": "strict"}}}}),
+        )
+    assert not (data_dir / "plaintext").exists() and not (data_dir / "filtered").exists()

@@ -13,13 +13,15 @@ STAGES = ["plaintext", "filtered", "clustered", "splits", "base_model", "tokeniz
 def test_definitions_load_with_every_stage():
     repository = defs.get_repository_def()
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
-    assert set(STAGES) | {"raw_html", "raw_csv", "raw_sql", "raw_jsonl"} <= keys
+    assert set(STAGES) | {"raw_html", "raw_csv", "raw_sql", "raw_jsonl", "raw_json", "raw_parquet"} <= keys
     graph = repository.asset_graph
     assert {parent.to_user_string() for parent in graph.get(dg.AssetKey("plaintext")).parent_keys} == {
         "raw_html",
         "raw_csv",
         "raw_sql",
         "raw_jsonl",
+        "raw_json",
+        "raw_parquet",
     }
     assert dg.AssetKey("tokenized") in graph.get(dg.AssetKey("checkpoint")).parent_keys
 

@@ -84,7 +84,7 @@ def test_one_changed_file_recomputes_only_its_records_and_matches_a_full_run(raw
 
 def test_a_changed_filter_setting_judges_every_record_again(raw_data_dir, tiny_model_dir):
     run_job(raw_data_dir, tiny_model_dir)
-    changed = run_job(raw_data_dir, tiny_model_dir, {"filtered": {"config": {"min_words_response": 3}}})
+    changed = run_job(raw_data_dir, tiny_model_dir, {"filtered": {"config": {"quality": {"min_words_response": 3}}}})
     metadata = changed["filtered"]
     assert metadata["analyses_from_cache"] == 0 and metadata["records_analysed"] == metadata["records_in"]
     # Only the settings in use keep their cache file: the cache does not grow with every setting tried.

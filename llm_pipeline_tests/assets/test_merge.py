@@ -14,7 +14,8 @@ from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_
 from llm_pipeline.defs.assets.merged_model import MERGED_DIR_NAME, merged_model
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.training.merge import MODEL_CARD, export_model, model_card
-from llm_pipeline.training.train import MemoryReporter, run_training
+from llm_pipeline.training.reporters import MemoryReporter
+from llm_pipeline.training.train import run_training
 from llm_pipeline_tests.support.tiny import tiny_training_config
 
 IDS = torch.tensor([[5, 17, 42, 99, 7, 3, 250]])

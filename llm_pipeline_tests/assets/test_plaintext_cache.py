@@ -9,7 +9,8 @@ import datasets
 
 from llm_pipeline.defs.assets.plaintext import plaintext
 from llm_pipeline.stages.plaintext.cache import ParsedFileCache
-from llm_pipeline.stages.plaintext.settings import IngestSettings
+from llm_pipeline.stages.plaintext.formats import csv, html
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline_tests.support.dagster_resources import local_resources
 
 
@@ -82,7 +83,7 @@ def test_added_and_removed_files_and_the_cache_keeps_only_what_is_in_use(raw_dat
 
 def test_a_changed_setting_reparses_only_the_files_of_its_format(raw_data_dir):
     run_plaintext(raw_data_dir)
-    metadata = run_plaintext(raw_data_dir, {"html_mode": "full"})
+    metadata = run_plaintext(raw_data_dir, {"html": {"mode": "full"}})
     assert metadata["files_parsed"] == 3  # the three files under raw/html
     parsed = metadata["files_parsed_list"]
     assert "html/article.html" in parsed and "csv/" not in parsed and "jsonl/" not in parsed
@@ -101,11 +102,15 @@ def test_a_damaged_cache_entry_is_parsed_again_not_trusted(raw_data_dir, tmp_pat
 
 
 def test_the_key_covers_name_content_and_the_settings_of_the_format(tmp_path):
-    cache = ParsedFileCache(tmp_path, IngestSettings())
+    cache = ParsedFileCache(tmp_path, PlaintextSettings())
     key = cache.key("csv/a.csv", "csv", "0" * 64)
-    assert key == ParsedFileCache(tmp_path, IngestSettings()).key("csv/a.csv", "csv", "0" * 64)
+    assert key == ParsedFileCache(tmp_path, PlaintextSettings()).key("csv/a.csv", "csv", "0" * 64)
     assert key != cache.key("csv/b.csv", "csv", "0" * 64)  # records name their file in `source`
     assert key != cache.key("csv/a.csv", "csv", "1" * 64)
-    assert key != ParsedFileCache(tmp_path, IngestSettings(csv_delimiter=";")).key("csv/a.csv", "csv", "0" * 64)
+    assert key != ParsedFileCache(tmp_path, PlaintextSettings(csv=csv.Settings(delimiter=";"))).key(
+        "csv/a.csv", "csv", "0" * 64
+    )
     # A setting of another format leaves the key alone, so those files stay cached.
-    assert key == ParsedFileCache(tmp_path, IngestSettings(html_mode="full")).key("csv/a.csv", "csv", "0" * 64)
+    assert key == ParsedFileCache(tmp_path, PlaintextSettings(html=html.Settings(mode="full"))).key(
+        "csv/a.csv", "csv", "0" * 64
+    )

@@ -37,7 +37,7 @@ def test_changes_under_raw_record_new_data_versions(tmp_path):
     notes.write_text('{"text": "edited"}\n')
     changed = evaluate(tmp_path, cursor=first.cursor)
     assert not changed.run_requests  # the automation conditions decide what to rebuild
-    assert set(versions(changed)) == {"raw_html", "raw_csv", "raw_sql", "raw_jsonl"}
+    assert set(versions(changed)) == {"raw_html", "raw_csv", "raw_sql", "raw_jsonl", "raw_json", "raw_parquet"}
     jsonl_event = next(event for event in changed.asset_events if event.asset_key.to_user_string() == "raw_jsonl")
     assert jsonl_event.metadata["changes"].value["changed"] == ["jsonl/notes.jsonl"]
 

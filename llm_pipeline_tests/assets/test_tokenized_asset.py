@@ -6,8 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 import datasets
+import pytest
 
-from llm_pipeline.defs.assets.model_inputs import tokenized
+from llm_pipeline.defs.assets.tokenized import tokenized
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import write_model_ref
 from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
@@ -84,3 +85,14 @@ def test_records_dropped_for_length_are_quarantined_and_balance(tiny_model_dir, 
     assert len(quarantine) == metadata["records_dropped"]
     assert set(quarantine["reason"]) <= {"record_over_max_length", "prompt_fills_max_length"}
     assert all(source.startswith("tiny") for source in quarantine["source"])
+
+
+def test_an_unknown_overlength_policy_is_refused_by_config_validation_before_the_run(tmp_path):
+    with pytest.raises(dg.DagsterInvalidConfigError, match="overlength") as refused:
+        dg.materialize(
+            [tokenized],
+            resources={"data_dir": DataDirResource(path=str(tmp_path))},
+            run_config=dg.RunConfig(ops={"tokenized": {"config": {"overlength": "chop"}}}),
+        )
+    assert "truncate" in str(refused.value) and "drop" in str(refused.value)  # the choices are named
+    assert not (tmp_path / "tokenized").exists()

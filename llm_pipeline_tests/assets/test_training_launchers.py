@@ -1,5 +1,7 @@
-"""The training launchers: a real child process through Pipes here; the Kubernetes pod as the API would receive it."""
+"""The training launchers: a real child process through Pipes here; the Kubernetes pod as the API would receive it;
+and the checkpoint asset refusing a bad config before it launches anything, without retries."""
 
+import dataclasses
 import sys
 import textwrap
 
@@ -8,12 +10,23 @@ import pytest
 from dagster_k8s.pipes import build_pod_body
 from kubernetes.client import ApiClient
 
+from llm_pipeline.defs.assets.checkpoint import (
+    CHECKPOINT_DIR_NAME,
+    RUN_CONFIG_FILE,
+    RUN_PATH_FIELDS,
+    TRAINING_RETRY_POLICY,
+    TrainConfig,
+    checkpoint,
+)
 from llm_pipeline.defs.launchers import (
     KubernetesTrainingLauncher,
     SubprocessTrainingLauncher,
     Toleration,
     TrainingLauncher,
 )
+from llm_pipeline.stages.base_model.reference import write_model_ref
+from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline_tests.support.dagster_resources import local_resources
 
 CHILD = """
 import os, sys
@@ -116,3 +129,70 @@ def test_kubernetes_launcher_outside_a_cluster_says_which_image_is_missing(tmp_p
     )
     assert not result.success
     assert "no image for the training pod" in result.get_step_failure_events()[0].step_failure_data.error.to_string()
+
+
+# --- the checkpoint asset: config checked before anything is launched ---------------------------
+
+
+def checkpoint_run(data_dir, config: dict, launcher=None, **options) -> dg.ExecuteInProcessResult:
+    """The checkpoint asset alone, on a data dir whose base model reference points nowhere useful:
+    every run here must stop before the trainer would load it."""
+    write_model_ref(data_dir / "models", "no-model-is-loaded", origin="test")
+    return dg.materialize(
+        [checkpoint],
+        run_config=dg.RunConfig(ops={"checkpoint": {"config": config}}),
+        resources={**local_resources(data_dir), **({"training_launcher": launcher} if launcher else {})},
+        **options,
+    )
+
+
+def step_attempts(result: dg.ExecuteInProcessResult) -> int:
+    restarts = [
+        event
+        for event in result.all_events
+        if event.event_type in (dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.STEP_RESTARTED)
+    ]
+    return 1 + sum(1 for event in restarts if event.event_type == dg.DagsterEventType.STEP_RESTARTED)
+
+
+def test_the_launchpad_offers_every_training_setting_with_its_default_and_help():
+    fields = TrainConfig.model_fields
+    assert set(fields) == {field.name for field in dataclasses.fields(TrainingConfig)} - set(RUN_PATH_FIELDS)
+    defaults = TrainingConfig()
+    assert all(fields[name].default == getattr(defaults, name) for name in fields)
+    assert all(fields[name].description for name in fields)
+
+
+@pytest.mark.parametrize("setting, value", [("method", "QLoRA"), ("optim", "adam"), ("precision", "int8")])
+def test_the_launchpad_refuses_a_choice_that_does_not_exist_before_a_run(tmp_path, setting, value):
+    with pytest.raises(dg.DagsterInvalidConfigError, match=setting):
+        checkpoint_run(tmp_path, {setting: value})
+    assert not (tmp_path / "models" / CHECKPOINT_DIR_NAME).exists()
+    # The trainer reads its config from JSON, where nothing checked the choice: validate() does.
+    with pytest.raises(ValueError, match=f"{setting} must be one of"):
+        TrainingConfig(base_model="m", tokenized_path="t", output_dir="o", **{setting: value}).validate()
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"learning_rate": -1.0}, "learning_rate must be a positive number; got -1.0"),
+        ({"lora_dropout": 1.5}, "lora_dropout must be in [0, 1); got 1.5"),
+    ],
+)
+def test_a_config_error_fails_the_step_once_without_retries(tmp_path, config, message):
+    result = checkpoint_run(tmp_path, config, raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert message in failure.step_failure_data.user_failure_data.description
+    assert step_attempts(result) == 1
+    assert not (tmp_path / "models" / CHECKPOINT_DIR_NAME / RUN_CONFIG_FILE).exists()  # nothing was launched
+
+
+def test_a_failed_launch_is_retried_by_the_same_policy(tmp_path):
+    # The counterpart of the test above: with a valid config, a launch that fails (no pod image
+    # outside Kubernetes) goes through TRAINING_RETRY_POLICY (two retries, 5 s apart).
+    launcher = KubernetesTrainingLauncher(data_dir=str(tmp_path), data_volume_claim="data")
+    result = checkpoint_run(tmp_path, {"max_steps": 1}, launcher, raise_on_error=False)
+    assert not result.success
+    assert step_attempts(result) == 1 + TRAINING_RETRY_POLICY.max_retries

@@ -21,7 +21,6 @@ from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.records import Record, Rejection
 from llm_pipeline.stages.plaintext.columns import ColumnMapping
 from llm_pipeline.stages.plaintext.database import (
-    display_url,
     hide_password,
     iter_query_rows,
     read_database,
@@ -107,7 +106,6 @@ def test_url_from_an_environment_variable(monkeypatch, sqlite_file):
 
 def test_passwords_are_masked():
     url = "postgresql+psycopg://reader:s3cret-pw@db.example:5432/app"
-    assert display_url(url) == "postgresql+psycopg://reader:***@db.example:5432/app"
     assert hide_password("login for reader with s3cret-pw failed", url) == "login for reader with *** failed"
 
 
@@ -142,7 +140,7 @@ def test_configured_mapping_rejects_binary_values(sqlite_file):
             name="photos",
             url=str(sqlite_file),
             query="SELECT id, photo FROM notes WHERE id <= 3",
-            mapping=ColumnMapping(text=("photo",)),
+            columns=ColumnMapping(text=("photo",)),
         )
     )
     assert records == []

@@ -29,7 +29,7 @@ from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.records import Record
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
-from llm_pipeline.stages.plaintext.settings import IngestSettings
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline.stages.splits.assign import assign_split
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records, save_dataset
@@ -231,7 +231,7 @@ HUGE = next(bad for bad in BAD_INPUTS if bad.path == "jsonl/huge_line.jsonl")
 def test_deeply_nested_markup_is_parsed_within_seconds(tmp_path):
     path = NESTED.write(tmp_path / "raw")
     with deadline(10, f"parsing {NESTING_DEPTH:,} nested divs"):  # measured: 1.6 s without the quadratic step
-        items = list(read_raw_file(path, NESTED.path, "html", IngestSettings(), IngestReport()))
+        items = list(read_raw_file(path, NESTED.path, "html", PlaintextSettings(), IngestReport()))
     assert any(isinstance(item, Record) and NESTED.keeps in item.content for item in items)
 
 

@@ -82,18 +82,18 @@ def cache_parse(data_dir: str, name: str) -> int:
     from llm_pipeline.stages.plaintext.cache import ParsedFileCache
     from llm_pipeline.stages.plaintext.read import read_raw_file
     from llm_pipeline.stages.plaintext.report import IngestReport
-    from llm_pipeline.stages.plaintext.settings import IngestSettings
+    from llm_pipeline.stages.plaintext.settings import PlaintextSettings
     from llm_pipeline.storage.fingerprint import file_digest
     from llm_pipeline.storage.layout import DataLayout
 
     layout = DataLayout(Path(data_dir))
     path = layout.raw() / name
     fmt = name.split("/")[0]
-    cache = ParsedFileCache(layout.cache("plaintext"), IngestSettings())
+    cache = ParsedFileCache(layout.cache("plaintext"), PlaintextSettings())
     report = IngestReport()
 
     def items():
-        yield from read_raw_file(path, name, fmt, IngestSettings(), report)
+        yield from read_raw_file(path, name, fmt, PlaintextSettings(), report)
         _stall()
 
     cache.store(cache.key(name, fmt, file_digest(path)), items(), report)

@@ -1,22 +1,18 @@
 """checkpoint: the GPU step. Training runs as its own process, launched through Dagster Pipes."""
 
-import dataclasses
-import json
 import os
 import sys
-import typing
 
 import dagster as dg
-import pydantic
 
-from llm_pipeline.defs.assets.model_inputs import base_model, tokenized
+from llm_pipeline.defs.assets.base_model import base_model
+from llm_pipeline.defs.assets.tokenized import tokenized
+from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.defs.launchers import TrainingLauncher
+from llm_pipeline.defs.metadata import curve_metadata, memory_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.training.config import TrainingConfig
-from llm_pipeline.training.curve import CurvePoint
-from llm_pipeline.training.diagnosis import diagnose
-from llm_pipeline.training.plot import png_markdown, render_curve_png
 
 TRAINING_GROUP = "training"
 CHECKPOINT_DIR_NAME = "checkpoint"
@@ -24,26 +20,24 @@ RUN_CONFIG_FILE = "run_config.json"
 # Filled in by the asset from the data directory, not by the user.
 RUN_PATH_FIELDS = ("base_model", "tokenized_path", "output_dir")
 # A crashed or killed trainer is launched again; it resumes from its last complete checkpoint.
+# A config error is not retried: the step fails at once with `dg.Failure(allow_retries=False)`.
 TRAINING_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=5)
 
 
-def _config_class_from(dataclass_type: type) -> type[dg.Config]:
-    """A Dagster Config with every hyperparameter of TrainingConfig, its default and its help text.
+TrainConfig = config_class(TrainingConfig, "TrainConfig", exclude=RUN_PATH_FIELDS)
 
-    Generated rather than written out twice, so the launchpad and the launched trainer can never
-    disagree about a field's name or default.
+
+def training_config(config: dg.Config, **run_paths: str) -> TrainingConfig:
+    """The trainer's config from the launchpad's and the run paths, checked before anything is launched.
+
+    The launchpad has already checked every field's type and choices; what `validate` finds
+    (a negative learning rate, say) fails the step once, without the retries meant for a
+    crashed trainer: the same config would fail the same way on every attempt.
     """
-    hints = typing.get_type_hints(dataclass_type)
-    fields = {}
-    for field in dataclasses.fields(dataclass_type):
-        if field.name in RUN_PATH_FIELDS:
-            continue
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
-        fields[field.name] = (hints[field.name], pydantic.Field(default=default, description=field.metadata["help"]))
-    return pydantic.create_model("TrainConfig", __base__=dg.Config, **fields)
-
-
-TrainConfig = _config_class_from(TrainingConfig)
+    try:
+        return to_settings(config, TrainingConfig, **run_paths).validate()
+    except ValueError as error:
+        raise dg.Failure(description=f"checkpoint config: {error}", allow_retries=False) from error
 
 
 def launch_command(config_path: str, num_processes: int = 1) -> list[str]:
@@ -79,12 +73,12 @@ def checkpoint(
 ) -> dg.MaterializeResult:
     layout = data_dir.layout
     output_dir = layout.models / CHECKPOINT_DIR_NAME
-    training = TrainingConfig(
-        **config.model_dump(),
+    training = training_config(
+        config,
         base_model=read_model_ref(layout.models),
         tokenized_path=str(layout.stage("tokenized")),
         output_dir=str(output_dir),
-    ).validate()
+    )
     # Checkpoints of an earlier run stay: the trainer resumes from them when they belong to this
     # same run (config and data), and clears them otherwise (llm_pipeline.training.checkpoints).
     config_path = training.to_json(output_dir / RUN_CONFIG_FILE)
@@ -105,47 +99,3 @@ def checkpoint(
             "memory_estimate_vs_peak": dg.MetadataValue.md(memory_markdown(metadata)),
         }
     )
-
-
-def memory_markdown(metadata: dict) -> str:
-    """The preflight estimate, part by part, next to the measured peak."""
-    estimate = metadata["memory_estimate"].value if "memory_estimate" in metadata else {}
-    peak = metadata["peak_memory_mb"].value if "peak_memory_mb" in metadata else float("nan")
-    rows = ["| part | MiB |", "|---|---:|"]
-    rows += [f"| estimate: {name} | {value:,.1f} |" for name, value in estimate.items()]
-    rows.append(f"| measured peak | {peak:,.1f} |")
-    return "\n".join(rows)
-
-
-def curve_metadata(points: list[dict], method: str) -> dict[str, dg.MetadataValue]:
-    """The learning curve as a table and a plot, and the fit diagnosis in words."""
-    curve = [CurvePoint(point["step"], point.get("train_loss"), point.get("eval_loss")) for point in points]
-    diagnosis = diagnose(curve)
-    schema = dg.TableSchema(
-        columns=[
-            dg.TableColumn("step", "int"),
-            dg.TableColumn("train_loss", "float"),
-            dg.TableColumn("validation_loss", "float"),
-        ]
-    )
-    rows = [
-        dg.TableRecord({"step": point.step, "train_loss": point.train_loss, "validation_loss": point.eval_loss})
-        for point in curve
-    ]
-    png = render_curve_png(curve, title=f"{method} fine-tune: {diagnosis.verdict}")
-    return {
-        "learning_curve_table": dg.MetadataValue.table(rows, schema=schema),
-        "learning_curve_plot": dg.MetadataValue.md(png_markdown(png)),
-        "diagnosis": dg.MetadataValue.text(diagnosis.verdict),
-        "diagnosis_reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in diagnosis.reasons)),
-        "best_step": dg.MetadataValue.int(diagnosis.best_step)
-        if diagnosis.best_step is not None
-        else dg.MetadataValue.text("n/a"),
-        "best_eval_loss": _float_or_na(diagnosis.best_eval_loss),
-        "generalization_gap": _float_or_na(diagnosis.gap),
-        "learning_curve": dg.MetadataValue.json(json.loads(json.dumps(points))),
-    }
-
-
-def _float_or_na(value: float | None) -> dg.MetadataValue:
-    return dg.MetadataValue.float(float(value)) if value is not None else dg.MetadataValue.text("n/a")

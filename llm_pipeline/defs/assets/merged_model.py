@@ -32,8 +32,7 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
         raise dg.Failure(f"{final} holds no finished training run: materialize the checkpoint asset first")
     training = TrainingConfig.from_json(run_dir / RUN_CONFIG_FILE)
     summary = json.loads((final / SUMMARY_FILE).read_text())
-    curve = [CurvePoint(p["step"], p.get("train_loss"), p.get("eval_loss")) for p in summary["learning_curve"]]
-    diagnosis = diagnose(curve).verdict
+    diagnosis = diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict
     versions = data_versions(context.instance)
     card = model_card(
         base_model=training.base_model,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llm_pipeline.stages.clustered.settings import ClusterSettings
+
 # Above this many records MiniBatchKMeans keeps clustering time and memory flat.
 MINIBATCH_ABOVE = 10_000
 # Few dimensions, as topic-modelling tools reduce before clustering: in 100 LSA dimensions the
@@ -19,19 +21,6 @@ MINIBATCH_ABOVE = 10_000
 # clusters for its 13 topics), so the search means something.
 SVD_COMPONENTS = 15
 EXAMPLE_CHARS = 120
-VECTORIZERS = ("tfidf", "embeddings")
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    num_clusters: int = 0  # 0: chosen by silhouette
-    vectorizer: str = "tfidf"
-    max_features: int = 20_000
-    max_auto_clusters: int = 20
-    silhouette_sample: int = 2_000
-    top_terms: int = 8
-    examples: int = 2
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,8 +65,6 @@ def cluster_texts(texts: Sequence[str], settings: ClusterSettings) -> Clustering
     """A cluster id per text, a summary per cluster, and how k was chosen."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if settings.vectorizer not in VECTORIZERS:
-        raise ValueError(f"unknown vectorizer {settings.vectorizer!r}; choose one of {VECTORIZERS}")
     if not texts:
         return Clustering(np.zeros(0, dtype=np.int64), [], 0, None)
     tfidf = TfidfVectorizer(max_features=settings.max_features, stop_words="english", sublinear_tf=True)
@@ -197,23 +184,3 @@ def diversity_drops(
             extra = rng.permutation(members)[max_per_cluster:]
             drops.update({int(index): ("cluster_cap", detail) for index in sorted(extra)})
     return drops
-
-
-def summaries_markdown(summaries: Sequence[ClusterSummary]) -> str:
-    lines = ["| cluster | size | top terms | examples |", "|---:|---:|---|---|"]
-    for summary in summaries:
-        examples = "<br>".join(f"{index + 1}. {text}" for index, text in enumerate(summary.examples)).replace(
-            "|", "\\|"
-        )
-        lines.append(f"| {summary.cluster} | {summary.size} | {', '.join(summary.top_terms)} | {examples} |")
-    return "\n".join(lines)
-
-
-def silhouettes_markdown(candidates: dict[int, float], chosen: int) -> str:
-    if not candidates:
-        return "_k was set, not searched_"
-    lines = ["| k | silhouette |", "|---:|---:|"]
-    lines += [
-        f"| {'**' + str(k) + '**' if k == chosen else k} | {score:.4f} |" for k, score in sorted(candidates.items())
-    ]
-    return "\n".join(lines)

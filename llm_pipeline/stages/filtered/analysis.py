@@ -16,7 +16,7 @@ from llm_pipeline.stages.filtered.dedup import (
     Signatures,
     normalized_key,
 )
-from llm_pipeline.stages.filtered.filters import CHAIN
+from llm_pipeline.stages.filtered.filters import build_chain
 from llm_pipeline.stages.filtered.filters.base import Drop
 from llm_pipeline.stages.filtered.pii import TEXT_FIELDS, redacted
 from llm_pipeline.stages.filtered.settings import FilterSettings
@@ -32,18 +32,18 @@ class Analysis:
 
     redacted: dict[str, str]  # the text fields redaction changed, with their new values
     redactions: dict[str, int]  # placeholders written, by kind
-    drop: Drop | None  # the first quality or phrase filter that objects
+    drop: Drop | None  # the first content filter that objects
     signatures: Signatures  # MinHash signatures for near-dedup (None when dropped or not asked)
     exact_key: bytes | None = None  # `normalized_key` for exact dedup (None when dropped or not asked)
 
 
 class Analyser:
-    """Runs the per-record part of the filters: redaction, quality, phrases, signatures."""
+    """Runs the per-record part of the filters: redaction, the content filters, signatures."""
 
     def __init__(self, settings: FilterSettings) -> None:
         self.settings = settings
-        self._filters = [check for build in CHAIN if (check := build(settings)) is not None]
-        self._hasher = MinHasher(settings.near_duplicates) if settings.near_duplicates else None
+        self._filters = build_chain(settings)
+        self._hasher = MinHasher(settings.near) if settings.near else None
 
     def __call__(self, record: Record) -> Analysis:
         counts: Counter = Counter()
@@ -60,10 +60,9 @@ class Analyser:
         return Analysis(redacted_fields, dict(counts), drop, signatures, exact_key)
 
 
-# The code whose change can change an analysis, and the library computing the signatures.
-
-
-ANALYSIS_LIBRARIES = ("datasketch", "numpy")
+# The libraries whose version can change an analysis: the signatures' and the language model's
+# (py3langid ships its model in the wheel). The code is this module's import closure.
+ANALYSIS_LIBRARIES = ("datasketch", "numpy", "py3langid")
 
 
 ANALYSIS_SCHEMA = pa.schema(

@@ -55,7 +55,7 @@ def apply_filters(
     """
     analyse = Analyser(settings)
     exact = ExactDeduplicator() if settings.dedup_exact else None
-    near = NearDeduplicator(settings.near_duplicates) if settings.near_duplicates else None
+    near = NearDeduplicator(settings.near) if settings.near else None
     for record in records:
         row = cache.get(record.id) if cache is not None else None
         if row is not None:

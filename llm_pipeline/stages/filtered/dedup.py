@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from llm_pipeline.records import Record
-from llm_pipeline.text import normalized_words
+from llm_pipeline.setting import setting
+from llm_pipeline.text import normalize, shingles
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def normalized_key(record: Record) -> str:
     Two records that differ only in spacing or capitalisation teach the model the same thing.
     """
     parts = (record.text,) if record.text is not None else (record.input, record.output)
-    folded = "\x1f".join(" ".join((part or "").casefold().split()) for part in parts)
+    folded = "\x1f".join(normalize(part or "") for part in parts)
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
@@ -61,21 +62,18 @@ class ExactDeduplicator:
 
 @dataclass(frozen=True)
 class NearDuplicateSettings:
+    """MinHash LSH (datasketch) near-duplicate search."""
+
     # Jaccard 0.8 on character 5-grams of the normalized text. Word 5-grams, the usual choice for
     # web pages, barely see a one-word edit in a 20-60 word answer (the edit touches 5 of ~30
     # shingles); character 5-grams do, while two different answers stay far apart.
-    threshold: float = 0.8
-    num_perm: int = 128
-    shingle_chars: int = 5
-    seed: int = 1
-
-
-def shingles(text: str, size: int) -> set[bytes]:
-    """Character n-grams of the case-folded words without punctuation; a shorter text is one shingle."""
-    normalized = " ".join(normalized_words(text))
-    if len(normalized) <= size:
-        return {normalized.encode("utf-8")} if normalized else set()
-    return {normalized[index : index + size].encode("utf-8") for index in range(len(normalized) - size + 1)}
+    threshold: float = setting(
+        0.8,
+        "Estimated Jaccard similarity of character shingles that makes a near-duplicate (prompt and response each).",
+    )
+    num_perm: int = setting(128, "MinHash permutations: more estimate the similarity more precisely, slower.")
+    shingle_chars: int = setting(5, "Length of the character shingles compared (on case-folded words).")
+    seed: int = setting(1, "Seed of the MinHash permutations.")
 
 
 class MinHasher:

@@ -28,7 +28,7 @@ import pyarrow as pa
 from llm_pipeline.records import Record, Rejection
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
-from llm_pipeline.stages.plaintext.settings import IngestSettings
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline.storage.atomic import atomic_dir, sweep_dead_writers
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import file_digest, plain, settings_fingerprint
@@ -58,21 +58,16 @@ class ParsedFile:
     report: IngestReport
 
 
-def format_settings(settings: IngestSettings, fmt: str) -> dict:
-    """The settings that can change how a file of `fmt` parses (others do not invalidate it)."""
-    fields = {
-        "html": ("html_mode", "html_selector"),
-        "csv": ("csv_mapping", "csv_delimiter", "csv_encoding"),
-        "sql": ("sql_tables",),
-        "jsonl": ("jsonl_mapping",),
-    }[fmt]
-    return {name: plain(getattr(settings, name)) for name in fields}
+def format_settings(settings: PlaintextSettings, fmt: str) -> dict:
+    """The settings that can change how a file of `fmt` parses: its format's own part of `settings`
+    (`settings.<fmt>`, the format module's `Settings`); the others do not invalidate it."""
+    return plain(getattr(settings, fmt))
 
 
 class ParsedFileCache:
     """Parsed raw files under `folder`, one subfolder per key."""
 
-    def __init__(self, folder: Path, settings: IngestSettings) -> None:
+    def __init__(self, folder: Path, settings: PlaintextSettings) -> None:
         self.folder = folder
         self.settings = settings
         self._code = code_fingerprint(PARSING_MODULE, libraries=PARSING_LIBRARIES)
@@ -164,7 +159,7 @@ class IngestRun:
 
 def ingest_files(
     files: Iterable[tuple[Path, str, str]],
-    settings: IngestSettings,
+    settings: PlaintextSettings,
     cache: ParsedFileCache,
     on_file: Callable[[str, ParsedFile, bool], None] = lambda name, parsed, from_cache: None,
 ) -> IngestRun:

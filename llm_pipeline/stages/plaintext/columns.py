@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm_pipeline.records import Record
+from llm_pipeline.setting import setting
 
 # Names checked in order; the first present wins.
 INPUT_NAMES = ("instruction", "prompt", "question", "query", "input", "user", "human")
@@ -23,11 +24,11 @@ MIN_FREE_TEXT_CHARS = 30
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """`text` columns (joined by a blank line), or `input` columns plus one `output` column."""
+    """Which columns (or JSON keys) make a record: `text`, or `input` plus `output`."""
 
-    text: tuple[str, ...] = ()
-    input: tuple[str, ...] = ()
-    output: str | None = None
+    text: tuple[str, ...] = setting((), "Columns joined (blank line between) into an unsupervised `text`.")
+    input: tuple[str, ...] = setting((), "Columns joined into the prompt of a supervised record.")
+    output: str | None = setting(None, "The column holding the response of a supervised record.")
 
     def __post_init__(self) -> None:
         supervised = bool(self.input) or self.output is not None

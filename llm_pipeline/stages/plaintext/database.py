@@ -47,17 +47,6 @@ def resolve_url(url: str | None = None, url_env: str | None = None) -> str:
     return url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
 
 
-def display_url(url: str) -> str:
-    """The URL with its password masked, for logs, metadata and rejections."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable database URL>"
-
-
 def hide_password(text: str, url: str) -> str:
     """`text` (an error message, say) with the password of `url` masked wherever it appears."""
     from sqlalchemy.engine import make_url
@@ -138,7 +127,7 @@ def read_database(source: DatabaseSource, report: IngestReport) -> Iterator[Item
     try:
         url = resolve_url(source.url, source.url_env)
         rows = iter_query_rows(url, source.query, chunk_size=source.chunk_size)
-        for item in map_rows(rows, name, source.mapping, report, DATABASE_FORMAT):
+        for item in map_rows(rows, name, source.columns, report, DATABASE_FORMAT):
             yield report.count(item, DATABASE_FORMAT)
     except (SQLAlchemyError, ValueError) as error:
         detail = hide_password(f"{type(error).__name__}: {error}", url)

@@ -1,4 +1,4 @@
-"""One raw file -> its records and rejections, through the reader its folder names."""
+"""One raw file -> its records and rejections, through the format module its folder names."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from llm_pipeline.records import Rejection
-from llm_pipeline.stages.plaintext.formats import READERS
+from llm_pipeline.stages.plaintext.formats import REGISTRY
 from llm_pipeline.stages.plaintext.formats.rows import STAGE, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
-from llm_pipeline.stages.plaintext.settings import IngestSettings
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 
 
-def read_raw_file(path: Path, name: str, fmt: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
-    """Records and rejections of one raw file; `name` is how sources refer to it."""
+def read_raw_file(path: Path, name: str, fmt: str, settings: PlaintextSettings, report: IngestReport) -> Iterator[Item]:
+    """Records and rejections of one raw file; `name` is how sources refer to it. The format's
+    reader gets its own part of `settings` (`settings.<fmt>`)."""
     report.files[fmt] += 1
     produced = False
     try:
-        for item in READERS[fmt](path, name, settings, report):
+        for item in REGISTRY[fmt].read(path, name, getattr(settings, fmt), report):
             produced = True
             yield report.count(item, fmt)
     except (OSError, ValueError, UnicodeError) as error:

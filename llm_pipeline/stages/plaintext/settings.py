@@ -1,40 +1,63 @@
-"""The settings of the plaintext stage: how each raw format is read, and which databases."""
+"""The settings of the plaintext stage: one part per raw format (its module's `Settings`), and
+the live databases to read.
+
+`PlaintextSettings` is built from the format registry, one field per format named by its folder
+under raw/ (`PlaintextSettings().csv.delimiter`, config `{csv: {delimiter: ";"}}`), so a new
+format module brings its settings, help text included, without an edit here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+import dataclasses
+from dataclasses import dataclass
 
+from llm_pipeline.setting import setting
 from llm_pipeline.stages.plaintext.columns import ColumnMapping
+from llm_pipeline.stages.plaintext.formats import REGISTRY
 
 DEFAULT_DATABASE_CHUNK_SIZE = 1000
 
 
-# The extraction modes of `llm_pipeline.parse.html.extract_text` (not imported here: bs4 is heavy).
-HtmlMode = Literal["main", "bs4", "full"]
-
-
 @dataclass(frozen=True)
 class DatabaseSource:
-    """A query against a live database; `url`, or `url_env` naming the variable that holds it."""
+    """A live database read by a query: every row it returns becomes a record, or a rejection."""
 
-    name: str
-    query: str
-    url: str | None = None
-    url_env: str | None = None
-    mapping: ColumnMapping | None = None  # None: inferred from the first rows
-    chunk_size: int = DEFAULT_DATABASE_CHUNK_SIZE
+    name: str = setting(help="Names the source: records' `source` reads `db:<name> row N`.")
+    query: str = setting(help="The SELECT whose rows are read (streamed in chunks, in a read-only transaction).")
+    url: str | None = setting(
+        None,
+        "SQLAlchemy URL (`sqlite:////abs/path.db`, `postgresql+psycopg://user@host/db`) or a plain path to a "
+        "SQLite file. It is stored with the run: for a URL with a password use `url_env`.",
+    )
+    url_env: str | None = setting(
+        None, "Name of the environment variable that holds the URL (keeps passwords out of the run config)."
+    )
+    columns: ColumnMapping | None = setting(
+        None, "Column mapping of the query's rows. Unset: inferred from the first rows and reported in metadata."
+    )
+    chunk_size: int = setting(
+        DEFAULT_DATABASE_CHUNK_SIZE, "Rows fetched per round trip (a server-side cursor where the driver has one)."
+    )
 
 
-@dataclass(frozen=True)
-class IngestSettings:
-    html_mode: HtmlMode = "main"
-    html_selector: str | None = None
-    csv_mapping: ColumnMapping | None = None
-    csv_delimiter: str | None = None
-    csv_encoding: str | None = None
-    # {table: mapping}; when set, only these tables are read.
-    sql_tables: Mapping[str, ColumnMapping] = field(default_factory=dict)
-    jsonl_mapping: ColumnMapping | None = None
-    databases: tuple[DatabaseSource, ...] = ()
+def _format_field(fmt: str, module) -> tuple[str, type, dataclasses.Field]:
+    help = (module.Settings.__doc__ or "").strip()
+    return fmt, module.Settings, setting(factory=module.Settings, help=help)
+
+
+PlaintextSettings = dataclasses.make_dataclass(
+    "PlaintextSettings",
+    [
+        *(_format_field(fmt, module) for fmt, module in REGISTRY.items()),
+        (
+            "databases",
+            tuple[DatabaseSource, ...],
+            setting((), "Live databases to read: each a `name`, a `query`, and `url` or `url_env`."),
+        ),
+    ],
+    frozen=True,
+    namespace={
+        "__module__": __name__,  # pickling and typing.get_type_hints find it here
+        "__doc__": "How every raw format is read (one part per folder under raw/), and which live databases.",
+    },
+)

@@ -10,17 +10,14 @@ from __future__ import annotations
 import hashlib
 
 from llm_pipeline.records import Record
+from llm_pipeline.text import normalize
 
 TRAIN, VALIDATION = "train", "validation"
 
 
-def normalize_prompt(prompt: str) -> str:
-    return " ".join(prompt.casefold().split())
-
-
 def split_position(record: Record, salt: str = "") -> float:
     """A number in [0, 1) fixed by the normalized prompt; change `salt` to reshuffle."""
-    digest = hashlib.sha256((salt + "\x1f" + normalize_prompt(record.prompt)).encode("utf-8")).digest()
+    digest = hashlib.sha256((salt + "\x1f" + normalize(record.prompt)).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 

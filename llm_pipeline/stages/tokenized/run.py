@@ -1,14 +1,25 @@
-"""Splits + tokenizer -> masked, EOS-terminated token ids, packed into rows: the tokenized stage's work."""
+"""Splits + tokenizer -> masked, EOS-terminated token ids, packed into rows: the tokenized stage's work.
+
+`run` is the stage: it keeps the saved output when the split data, the tokenizer and the settings
+are those that made it (its data version), and otherwise tokenizes with `tokenize_splits`,
+reading unchanged records' encodings from the encoding cache, and quarantines dropped records.
+"""
 
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import datasets
 import numpy as np
 
+from llm_pipeline.records import Rejection
+from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.stages.tokenized.encode import (
     DROP_COLUMN,
     ENCODED_FEATURES,
@@ -18,12 +29,20 @@ from llm_pipeline.stages.tokenized.encode import (
     TRUNCATED_COLUMN,
     BatchEncoder,
     column_values,
+    encoding_cache,
 )
 from llm_pipeline.stages.tokenized.pack import PACKED_FEATURES, pack
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.stats import SplitStats, count_tokens, split_stats
+from llm_pipeline.stages.tokenized.version import tokenized_data_version
+from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.row_cache import KEY, TableCache
-from llm_pipeline.token_rows import TOKENIZED_COLUMNS
+from llm_pipeline.storage.stage_output import save_rejections
+from llm_pipeline.token_rows import DATA_VERSION_FILE, TOKENIZED_COLUMNS
+
+STAGE = "tokenized"
+UPSTREAM = "splits"
 
 REPORT_FILE = "tokenize_report.json"
 """Written beside it: `TokenizeReport.to_dict()`."""
@@ -134,3 +153,76 @@ def _cache_rows(encoded: datasets.Dataset, batch_rows: int = 8192):
         yield batch.rename_columns([KEY if column == "id" else column for column in batch.column_names]).select(
             ENCODING_CACHE_SCHEMA.names
         )
+
+
+@dataclass
+class TokenizedResult:
+    """What a run wrote or kept: the asset's metadata."""
+
+    output: Path
+    data_version: str  # of the split data, the tokenizer and the settings (version.tokenized_data_version)
+    reused: bool  # the saved output already had this version and was kept as it was
+    records_encoded: int  # records tokenized this run
+    encodings_from_cache: int  # records whose encoding an earlier run had kept
+    report: dict  # `TokenizeReport.to_dict()` of the run that made the output
+
+    @property
+    def stats(self) -> dict[str, dict]:
+        """Per split: `SplitStats` as a dict."""
+        return self.report["splits"]
+
+    @property
+    def records_in(self) -> int:
+        return sum(split["records_in"] for split in self.stats.values())
+
+    @property
+    def kept(self) -> int:
+        return sum(split["kept"] for split in self.stats.values())
+
+    @property
+    def rows(self) -> int:
+        return sum(split["rows"] for split in self.stats.values())
+
+    @property
+    def dropped_by_reason(self) -> Counter:
+        return Counter(item["reason"] for item in self.report["dropped"])
+
+
+def run(
+    layout: DataLayout, settings: TokenizeSettings | None = None, log: Callable[[str], None] = lambda message: None
+) -> TokenizedResult:
+    """Tokenize `layout.stage("splits")` with the base model's tokenizer into `layout.stage("tokenized")`,
+    dropped records into `layout.rejected("tokenized")`; keep the output as it is when its data
+    version says it was made from the same split, tokenizer and settings."""
+    from transformers import AutoTokenizer
+
+    settings = settings or TokenizeSettings()
+    splits_path = layout.stage(UPSTREAM)
+    target = layout.stage(STAGE)
+    tokenizer = AutoTokenizer.from_pretrained(read_model_ref(layout.models))
+    version = tokenized_data_version(splits_path, tokenizer, settings)
+    stamp = target / DATA_VERSION_FILE
+    if stamp.is_file() and stamp.read_text().strip() == version and (target / REPORT_FILE).is_file():
+        log(f"split, tokenizer and config unchanged (version {version[:12]}): keeping {target}")
+        result = TokenizedResult(target, version, True, 0, 0, json.loads((target / REPORT_FILE).read_text()))
+    else:
+        source = datasets.load_from_disk(str(splits_path))
+        cache = encoding_cache(layout.cache(STAGE), tokenizer, settings)
+        rows, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache)  # saves the cache too
+        log(f"{cache.misses} records encoded, {cache.hits} unchanged ones read from the cache")
+        report_text = json.dumps(tokenize_report.to_dict(), indent=2) + "\n"
+        with atomic_dir(target) as staging:
+            rows.save_to_disk(str(staging))
+            (staging / REPORT_FILE).write_text(report_text)
+            (staging / DATA_VERSION_FILE).write_text(version + "\n")
+        save_rejections([_rejection(item) for item in tokenize_report.dropped], layout.rejected(STAGE))
+        # The report as a later run reads it back from REPORT_FILE: same result, rebuilt or reused.
+        result = TokenizedResult(target, version, False, cache.misses, cache.hits, json.loads(report_text))
+    log(f"tokenized {result.kept} records into {result.rows} rows; dropped {result.records_in - result.kept}")
+    return result
+
+
+def _rejection(dropped: DroppedRecord) -> Rejection:
+    return Rejection(
+        stage=STAGE, reason=dropped.reason, source=dropped.source, record_id=dropped.id, detail=f"split {dropped.split}"
+    )

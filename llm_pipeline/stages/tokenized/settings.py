@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from typing import Literal
+
+from llm_pipeline.setting import setting
 
 DEFAULT_PROMPT_TEMPLATE = "### Instruction:\n{input}\n\n### Response:\n"
 
-
-OVERLENGTH_POLICIES = ("truncate", "drop")
+Overlength = Literal["truncate", "drop"]
+OVERLENGTH_POLICIES: tuple[str, ...] = typing.get_args(Overlength)
 
 
 @dataclass(frozen=True)
 class TokenizeSettings:
-    max_length: int = 512
-    """Tokens per row: a packed row holds at most this many; unpacked, a longer record is cut or dropped."""
-    train_on_source: bool = False
-    """Also compute the loss on the prompt tokens of supervised records."""
-    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
-    """How a supervised `input` is shown to the model; must contain `{input}`."""
-    num_proc: int = 1
-    """Worker processes for `datasets.map`."""
-    packing: bool = True
-    """Pack records into rows of `max_length` tokens; off: one record per row, padded per batch."""
-    source_max_len: int = 0
-    """Most tokens of a supervised prompt (template included); 0 = no limit of its own."""
-    target_max_len: int = 0
-    """Most tokens of a supervised response, EOS included; 0 = no limit of its own."""
-    overlength: str = "truncate"
-    """What happens to a record over a limit: `truncate` it (counted) or `drop` it (quarantined)."""
+    """How records become token rows: template, masking, limits and packing."""
+
+    max_length: int = setting(
+        512,
+        "Tokens per row. Packed: rows hold up to this many tokens of several records. Unpacked: longer "
+        "records are truncated or dropped (see `overlength`), and counted.",
+    )
+    train_on_source: bool = setting(False, "Also compute the loss on the prompt of supervised records.")
+    prompt_template: str = setting(
+        DEFAULT_PROMPT_TEMPLATE,
+        "How a supervised record's input is shown to the model; `{input}` is replaced by the prompt.",
+    )
+    num_proc: int = setting(1, "Worker processes for tokenization (datasets.map num_proc).")
+    packing: bool = setting(
+        True,
+        "Pack records into rows of `max_length` tokens (texts concatenated and cut into blocks, supervised "
+        "records whole); records never attend to each other. False: one record per row, padded per batch.",
+    )
+    source_max_len: int = setting(
+        0, "Most tokens of a supervised prompt (template included); 0 = only `max_length` limits it."
+    )
+    target_max_len: int = setting(
+        0, "Most tokens of a supervised response, EOS included; 0 = only `max_length` limits it."
+    )
+    overlength: Overlength = setting(
+        "truncate",
+        "A record over a limit: `truncate` (the prompt keeps its end, the response its beginning; counted) "
+        "or `drop` (quarantined with the reason).",
+    )
 
     def __post_init__(self) -> None:
         if self.max_length < 2:

@@ -8,21 +8,27 @@ from dataclasses import asdict
 from pathlib import Path
 
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import hash_file_into
 
-FORMAT_VERSION = "2"
-"""Changes whenever the same inputs would tokenize differently; part of the tokenized data version."""
+TOKENIZING_MODULE = "llm_pipeline.stages.tokenized.run"
+"""The stage's code: it and every module it imports decide the rows (see `code_version`)."""
+
+
+def code_version() -> str:
+    """A hash of the tokenizing code (derived from its imports) and the tokenizers library: a change
+    to either gives the stage a new code version and its output a new data version."""
+    return code_fingerprint(TOKENIZING_MODULE, libraries=("tokenizers",))[:16]
 
 
 def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
-    """A hash of everything besides the records that decides the tokens: tokenizer, settings, code.
+    """A hash of what, besides the records and the code, decides the tokens: tokenizer and settings.
 
     The tokenizer enters through its full serialized pipeline (vocabulary, merges, normalizer,
     pre-tokenizer, post-processor, added tokens) and its special tokens, so two models whose
     tokenizers differ in any of them never share tokenized data.
     """
     digest = hashlib.sha256()
-    digest.update(FORMAT_VERSION.encode())
     digest.update(type(tokenizer).__name__.encode())
     digest.update(plain_backend(tokenizer).to_str().encode("utf-8"))
     digest.update(json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str).encode())
@@ -31,8 +37,9 @@ def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
 
 
 def tokenized_data_version(splits_path, tokenizer, settings: TokenizeSettings) -> str:
-    """The version of tokenized splits: a hash of the split data, the tokenizer and the settings."""
+    """The version of tokenized splits: a hash of the split data, the tokenizer, the settings and the code."""
     digest = hashlib.sha256(saved_dataset_digest(splits_path).encode())
+    digest.update(code_version().encode())
     digest.update(tokenization_fingerprint(tokenizer, settings).encode())
     return digest.hexdigest()
 

@@ -13,7 +13,8 @@ import pytest
 
 from llm_pipeline.defs.assets.checkpoint import launch_command
 from llm_pipeline.training.config import TrainingConfig
-from llm_pipeline.training.train import METADATA_KEYS, NullReporter, run_training, training_arguments
+from llm_pipeline.training.reporters import NullReporter
+from llm_pipeline.training.train import METADATA_KEYS, run_training, training_arguments
 from llm_pipeline_tests.support import REPO_ROOT
 from llm_pipeline_tests.support.tiny import tiny_training_config
 

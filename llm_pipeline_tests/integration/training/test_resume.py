@@ -18,7 +18,8 @@ from llm_pipeline.training.checkpoints import (
     mark_complete,
     prepare_output_dir,
 )
-from llm_pipeline.training.train import MemoryReporter, run_training
+from llm_pipeline.training.reporters import MemoryReporter
+from llm_pipeline.training.train import run_training
 from llm_pipeline_tests.support import REPO_ROOT
 from llm_pipeline_tests.support.tiny import tiny_training_config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -13,16 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from llm_pipeline.setting import help_of
 from llm_pipeline.training.collate import PadCollator
 from llm_pipeline.training.config import TrainingConfig
-from llm_pipeline.training.train import (
-    METADATA_KEYS,
-    MemoryReporter,
-    NullReporter,
-    PrintReporter,
-    default_reporter,
-    run_training,
-)
+from llm_pipeline.training.reporters import MemoryReporter, NullReporter, PrintReporter, default_reporter
+from llm_pipeline.training.train import METADATA_KEYS, run_training
 from llm_pipeline_tests.support import REPO_ROOT
 from llm_pipeline_tests.support.tiny import tiny_training_config
 
@@ -87,7 +83,7 @@ def test_config_defaults_and_help():
         "cosine",
         ["q_proj", "v_proj"],
     )
-    assert all(text for text in TrainingConfig.field_help().values())
+    assert all(help_of(field) for field in dataclasses.fields(TrainingConfig))
 
 
 @pytest.mark.parametrize(

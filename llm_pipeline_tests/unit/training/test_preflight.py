@@ -16,7 +16,8 @@ from llm_pipeline.training.memory import (
     estimate_memory,
     model_shape,
 )
-from llm_pipeline.training.train import MemoryReporter, run_training
+from llm_pipeline.training.reporters import MemoryReporter
+from llm_pipeline.training.train import run_training
 from llm_pipeline_tests.support.tiny import tiny_training_config
 
 # Roughly Llama-2-7B: 6.7e9 parameters, 32 layers of width 4096, 32 heads, 32k vocabulary.

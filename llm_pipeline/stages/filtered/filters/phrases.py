@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from llm_pipeline.records import Record
+from llm_pipeline.setting import setting
 from llm_pipeline.stages.filtered.filters.base import Drop, Filter
 
 NARROW_PHRASES: tuple[str, ...] = (
@@ -149,6 +152,28 @@ PHRASE_LISTS: dict[str, tuple[str, ...]] = {
 }
 
 
+PhraseList = Literal["narrow", "aggressive", "none"]  # the names of PHRASE_LISTS, for the launchpad's choice
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Synthetic-data artefact phrases, matched on the response only (case, apostrophes and spacing folded)."""
+
+    list: PhraseList = setting(
+        "narrow",
+        "`narrow` (refusals and AI self-references), `aggressive` (narrow plus hedging and moralizing "
+        "boilerplate) or `none`.",
+    )
+    extra: tuple[str, ...] = setting((), "Your own phrases, added to `list`.")
+
+    def __post_init__(self) -> None:
+        phrases_for(self.list)  # an unknown list name fails here, before any record is read
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return phrases_for(self.list, self.extra)
+
+
 def fold(text: str) -> str:
     """Lower case, straight apostrophes, single spaces: "I’m  an AI\\nlanguage" reads "i'm an ai language"."""
     return " ".join(text.casefold().replace("\u2019", "'").replace("\u2018", "'").split())
@@ -195,5 +220,6 @@ def phrase_filter(phrases: Sequence[str]) -> Filter:
     return check
 
 
-def from_settings(settings) -> Filter | None:
-    return phrase_filter(settings.phrases) if settings.phrases else None
+def from_settings(settings: Settings) -> Filter | None:
+    phrases = settings.phrases
+    return phrase_filter(phrases) if phrases else None

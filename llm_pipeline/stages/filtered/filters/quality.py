@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
+from llm_pipeline.setting import setting
 from llm_pipeline.stages.filtered.filters.base import Drop, Filter
 from llm_pipeline.text import is_unspaced, split_words
 
@@ -90,41 +91,75 @@ def _covered_char_fraction(words: Sequence[str], starts: Sequence[int], n: int) 
     return sum(len(word) for word, flag in zip(words, covered, strict=False) if flag) / total if total else 0.0
 
 
+_RESPONSE = "the response of a supervised record, or the whole unsupervised text"
+
+
 @dataclass(frozen=True)
-class QualitySettings:
-    """Thresholds of every heuristic; a threshold of 0 turns its check off (see each comment)."""
+class Settings:
+    """Gopher-style quality heuristics on the response of a supervised record, or the whole unsupervised
+    text; a threshold of 0 turns its check off (where its help says so)."""
 
     # Gopher asks 50 words of a web page; a note or a forum post can be shorter and still good,
     # and a supervised answer such as "Paris." is complete, so a response needs only one word.
-    min_words_text: int = 5
-    min_words_response: int = 1
-    max_words: int = 100_000
+    min_words_text: int = setting(5, "Drop unsupervised texts with fewer words (`too_few_words`).")
+    min_words_response: int = setting(
+        1, "Drop supervised records whose response has fewer words; 1 keeps short answers such as `Paris.`."
+    )
+    max_words: int = setting(100_000, f"Drop when {_RESPONSE} has more words (`too_many_words`; 0: no limit).")
     # The ratio and repetition thresholds were calibrated on documents of at least 50 words;
     # on shorter texts one repeated phrase swings them, so shorter texts are not judged.
-    judge_min_words: int = 50
+    judge_min_words: int = setting(
+        50,
+        "The ratio and repetition heuristics below judge only texts of at least this many words "
+        "(Gopher's minimum document length: on shorter texts one repeated phrase swings the ratios).",
+    )
     # Document-shape heuristics, Gopher's values. They judge unsupervised text; on responses only
     # when `shape_checks_on_responses`, since tables, arithmetic, code and lists are good answers.
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_word_ratio: float = 0.1  # '#' per word, and '...' per word
-    min_alpha_word_fraction: float = 0.8
-    max_bullet_line_fraction: float = 0.9
-    max_ellipsis_line_fraction: float = 0.3
-    shape_checks_on_responses: bool = False
+    min_mean_word_length: float = setting(3.0, "Drop text whose mean word length is lower (`mean_word_length`).")
+    max_mean_word_length: float = setting(10.0, "Drop text whose mean word length is higher (0: no limit).")
+    max_symbol_word_ratio: float = setting(
+        0.1, "Drop text with more '#' per word, or more '...' per word, than this (`symbol_ratio`; 0: off)."
+    )
+    min_alpha_word_fraction: float = setting(
+        0.8, "Drop text where a smaller share of words contains a letter (`non_alpha_words`)."
+    )
+    max_bullet_line_fraction: float = setting(
+        0.9, "Drop text where a larger share of lines starts with a bullet (`bullet_lines`; 0: off)."
+    )
+    max_ellipsis_line_fraction: float = setting(
+        0.3, "Drop text where a larger share of lines ends with an ellipsis (`ellipsis_lines`; 0: off)."
+    )
+    shape_checks_on_responses: bool = setting(
+        False,
+        "Apply the mean-word-length, symbol, alphabetic-word, bullet and ellipsis checks to supervised "
+        "responses too; off by default because tables, arithmetic, code and lists are good answers.",
+    )
     # Repetition, on every text. Gopher: lines 0.3 / 0.2, top n-grams 0.20 / 0.18 / 0.16, duplicate
     # n-grams 0.15 (n=5) to 0.10 (n=10). Good instruction answers (a song with a chorus, worked
     # steps, a SQL query naming its columns twice) exceed those, so the defaults are looser and
     # still catch text pasted twice or stuck in a loop.
-    max_duplicate_line_fraction: float = 0.4  # lines and paragraphs repeating an earlier one, by count
-    max_duplicate_line_char_fraction: float = 0.3  # ... and by characters
-    max_top_ngram_char_fraction: Mapping[int, float] = field(default_factory=lambda: {2: 0.30, 3: 0.27, 4: 0.24})
-    max_duplicate_ngram_char_fraction: Mapping[int, float] = field(default_factory=lambda: {5: 0.6, 10: 0.5})
+    max_duplicate_line_fraction: float = setting(
+        0.4,
+        "Drop text whose lines (or paragraphs) repeat an earlier one more often than this share "
+        "(`duplicate_lines`; Gopher: 0.3; 0: off).",
+    )
+    max_duplicate_line_char_fraction: float = setting(0.3, "The same by characters (Gopher: 0.2; 0: off).")
+    max_top_ngram_char_fraction: Mapping[int, float] = setting(
+        factory=lambda: {2: 0.30, 3: 0.27, 4: 0.24},
+        help="n -> limit: drop text where the most frequent word n-gram covers a larger share of the "
+        "characters (`top_ngram_repetition`; Gopher: {2: 0.20, 3: 0.18, 4: 0.16}).",
+    )
+    max_duplicate_ngram_char_fraction: Mapping[int, float] = setting(
+        factory=lambda: {5: 0.6, 10: 0.5},
+        help="n -> limit: drop text where repeated word n-grams cover a larger share of the characters "
+        "(`duplicate_ngram_repetition`; Gopher: 0.15 for n=5 down to 0.10 for n=10).",
+    )
 
 
 QualityCheck = Callable[[TextStats, bool], "Drop | None"]
 
 
-def quality_checks(settings: QualitySettings) -> list[QualityCheck]:
+def quality_checks(settings: Settings) -> list[QualityCheck]:
     """The checks in the order they run; each takes the text's stats and whether the text is the
     response of a supervised record."""
     s = settings
@@ -224,11 +259,11 @@ def quality_drop(text: str, supervised: bool, checks: Sequence[QualityCheck]) ->
     return next((drop for check in checks if (drop := check(stats, supervised))), None)
 
 
-def quality_filter(settings: QualitySettings) -> Filter:
+def quality_filter(settings: Settings) -> Filter:
     """Drop a record whose response (or unsupervised text) fails a Gopher-style heuristic."""
     checks = quality_checks(settings)
     return lambda record: quality_drop(record.response, record.is_supervised, checks)
 
 
-def from_settings(settings) -> Filter:
-    return quality_filter(settings.quality)
+def from_settings(settings: Settings) -> Filter:
+    return quality_filter(settings)

@@ -1,25 +1,28 @@
-"""The raw formats: one reader module each, named by the folder under raw/ that holds its files.
+"""The raw formats: one module each, named by the folder under raw/ that holds its files.
 
-A reader is `read(path, name, settings, report) -> Iterator[Record | Rejection]`; adding a format
-is one module here and one line in `READERS`.
+A format module has a `Settings` dataclass (its part of the stage's config, `PlaintextSettings.<format>`)
+and `read(path, name, settings, report) -> Iterator[Record | Rejection]`, called with its own
+`Settings`. Adding a format is one module here and one line in `REGISTRY`: the stage's settings,
+its Dagster config, the parse cache key, the raw source assets and the sensor all follow it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
-from llm_pipeline.stages.plaintext.formats import csv, html, jsonl, sql
+from llm_pipeline.stages.plaintext.formats import csv, html, json, jsonl, parquet, sql
 
-Reader = Callable[..., Iterator]
-
-READERS: dict[str, Reader] = {
-    "html": html.read,
-    "csv": csv.read,
-    "sql": sql.read,
-    "jsonl": jsonl.read,
+# Folder under raw/ -> its module; files enter the stage in this order.
+REGISTRY: dict[str, ModuleType] = {
+    "html": html,
+    "csv": csv,
+    "sql": sql,
+    "jsonl": jsonl,
+    "json": json,
+    "parquet": parquet,
 }
-FORMATS = tuple(READERS)
+FORMATS = tuple(REGISTRY)
 """The folders under raw/ that are read, in the order their files enter the stage."""
 
 

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from llm_pipeline.records import Rejection
-from llm_pipeline.stages.plaintext.columns import infer_mapping
+from llm_pipeline.setting import setting
+from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
 from llm_pipeline.stages.plaintext.formats.rows import drain, mapped, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
-from llm_pipeline.stages.plaintext.settings import IngestSettings
 
 
-def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
+@dataclass(frozen=True)
+class Settings:
+    """How the JSON Lines files under raw/jsonl/ are read."""
+
+    fields: ColumnMapping | None = setting(
+        None,
+        "Key mapping for JSONL objects. Unset: `text`, `input`/`output`, `instruction`/`input`/`output`, "
+        "`prompt`/`response`, ... per line.",
+    )
+
+
+def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Iterator[Item]:
     from llm_pipeline.parse.jsonl import iter_objects
 
     errors: list[Rejection] = []
@@ -25,7 +37,7 @@ def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) 
     for line, obj in iter_objects(path, on_error=on_error):
         yield from drain(errors)
         empty = False
-        mapping = settings.jsonl_mapping or infer_mapping([obj])
+        mapping = settings.fields or infer_mapping([obj])
         source = f"{name} line {line}"
         if mapping is None:
             yield rejection("no_text_fields", source, preview=obj, detail=f"keys: {sorted(obj)}")

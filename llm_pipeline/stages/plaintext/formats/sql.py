@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from llm_pipeline.records import Rejection
+from llm_pipeline.setting import setting
 from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
 from llm_pipeline.stages.plaintext.formats.rows import MAPPING_SAMPLE_ROWS, drain, mapped, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
-from llm_pipeline.stages.plaintext.settings import IngestSettings
 
 
-def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) -> Iterator[Item]:
+@dataclass(frozen=True)
+class Settings:
+    """How the SQL dumps under raw/sql/ are read."""
+
+    tables: Mapping[str, ColumnMapping] = setting(
+        factory=dict,
+        help="{table: columns} to read from SQL dumps; only these tables are read. "
+        "Empty: every table with a text column.",
+    )
+
+
+def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Iterator[Item]:
     from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_rows
 
     if not path.stat().st_size:
@@ -26,7 +38,7 @@ def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) 
         errors.append(rejection(kind, f"{name} {location}", detail=reason))
 
     by_table: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-    mappings: dict[str, ColumnMapping | None] = dict(settings.sql_tables)
+    mappings: dict[str, ColumnMapping | None] = dict(settings.tables)
     row_numbers: Counter = Counter()
 
     def emit(table: str, rows: Iterable[tuple[int, dict]]) -> Iterator[Item]:
@@ -41,7 +53,7 @@ def read(path: Path, name: str, settings: IngestSettings, report: IngestReport) 
     for table, row in iter_rows(path, on_error=on_error):
         yield from drain(errors)
         row_numbers[table] += 1
-        if settings.sql_tables and table not in settings.sql_tables:
+        if settings.tables and table not in settings.tables:
             mappings[table] = None
         if table in mappings:
             yield from emit(table, [(row_numbers[table], row)])

@@ -11,8 +11,6 @@ from llm_pipeline.stages.clustered.clustering import (
     candidate_ks,
     cluster_texts,
     diversity_drops,
-    silhouettes_markdown,
-    summaries_markdown,
 )
 
 TOPICS = {
@@ -50,7 +48,6 @@ def test_k_is_chosen_by_silhouette_over_bounded_candidates():
     assert set(clustering.candidates) <= set(range(2, 11)) and len(clustering.candidates) <= 8
     assert clustering.candidates[3] == max(clustering.candidates.values())
     assert clustering.silhouette == pytest.approx(clustering.candidates[3], abs=1e-3)
-    assert "| **3** |" in silhouettes_markdown(clustering.candidates, clustering.k)
     again = cluster_texts(topic_texts(), ClusterSettings(max_auto_clusters=10))
     assert again.candidates == clustering.candidates and (again.labels == clustering.labels).all()
 
@@ -71,14 +68,6 @@ def test_caps_keep_a_seeded_draw_and_noise_clusters_go():
     assert drops[9] == ("noise_cluster", "cluster 2 has 1 records < min_cluster_size 2")
     assert drops == diversity_drops(labels, 4, 2, seed=0)
     assert diversity_drops(labels, 0, 0, seed=0) == {}
-
-
-def test_summary_table_escapes_pipes():
-    clustering = cluster_texts(
-        ["a | b pipes in the garden", "c | d pipes in the garden"], ClusterSettings(num_clusters=1)
-    )
-    table = summaries_markdown(clustering.summaries)
-    assert table.startswith("| cluster | size | top terms | examples |") and "a \\| b" in table
 
 
 def test_embeddings_without_the_extra_fail_with_the_install_hint(monkeypatch):

@@ -4,8 +4,9 @@ import pytest
 
 from llm_pipeline.records import Record
 from llm_pipeline.stages.filtered.apply import FilterReport, apply_filters
-from llm_pipeline.stages.filtered.dedup import NearDeduplicator, NearDuplicateSettings, shingles
+from llm_pipeline.stages.filtered.dedup import NearDeduplicator, NearDuplicateSettings
 from llm_pipeline.stages.filtered.settings import FilterSettings
+from llm_pipeline.text import shingles
 
 ANSWER = (
     "Resting lets the gluten relax and the yeast produce gas, so the loaf rises evenly and the crumb "
@@ -83,7 +84,7 @@ def test_an_exact_copy_of_a_near_duplicate_joins_the_kept_records_group():
 def test_near_duplicates_can_be_turned_off_and_the_threshold_raised():
     pair = [qa("Why does bread dough need to rest?", ANSWER), qa("Why does bread dough need to rest?", edited(ANSWER))]
     report = FilterReport()
-    assert [d.reason for d in apply_filters(pair, FilterSettings(near_duplicates=None), report)] == [None, None]
+    assert [d.reason for d in apply_filters(pair, FilterSettings(dedup_near=False), report)] == [None, None]
     strict = FilterSettings(near_duplicates=NearDuplicateSettings(threshold=0.99))
     assert [d.reason for d in apply_filters(pair, strict, FilterReport())] == [None, None]
     with pytest.raises(ValueError, match="threshold"):

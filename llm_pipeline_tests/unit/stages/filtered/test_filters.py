@@ -17,7 +17,7 @@ from llm_pipeline.stages.filtered.filters.phrases import (
     phrases_for,
 )
 from llm_pipeline.stages.filtered.filters.quality import (
-    QualitySettings,
+    Settings,
     duplicate_ngram_char_fraction,
     quality_filter,
     repeated_fraction,
@@ -96,7 +96,7 @@ def test_aggressive_list_drops_moralizing_that_narrow_keeps():
 
 
 def reason(record: Record, **overrides) -> str | None:
-    drop = quality_filter(QualitySettings(**overrides))(record)
+    drop = quality_filter(Settings(**overrides))(record)
     return drop.reason if drop else None
 
 

@@ -5,7 +5,7 @@ import json
 from llm_pipeline.records import Record, Rejection
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
-from llm_pipeline.stages.plaintext.settings import IngestSettings
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 
 
 def test_jsonl_lines_become_records_or_located_rejections(tmp_path):
@@ -21,7 +21,7 @@ def test_jsonl_lines_become_records_or_located_rejections(tmp_path):
     ]
     path.write_text("\n".join(lines) + "\n")
     report = IngestReport()
-    items = list(read_raw_file(path, "jsonl/mixed.jsonl", "jsonl", IngestSettings(), report))
+    items = list(read_raw_file(path, "jsonl/mixed.jsonl", "jsonl", PlaintextSettings(), report))
     records = [item for item in items if isinstance(item, Record)]
     rejections = {item.source: item.reason for item in items if isinstance(item, Rejection)}
     assert [record.text or record.input for record in records] == [
@@ -41,5 +41,5 @@ def test_jsonl_lines_become_records_or_located_rejections(tmp_path):
 def test_empty_file_is_quarantined_not_ignored(tmp_path):
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
-    items = list(read_raw_file(path, "jsonl/empty.jsonl", "jsonl", IngestSettings(), IngestReport()))
+    items = list(read_raw_file(path, "jsonl/empty.jsonl", "jsonl", PlaintextSettings(), IngestReport()))
     assert [(item.reason, item.source) for item in items] == [("empty_file", "jsonl/empty.jsonl")]

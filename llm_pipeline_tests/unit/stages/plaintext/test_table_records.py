@@ -5,13 +5,15 @@ import typing
 from llm_pipeline.parse.html import MODES
 from llm_pipeline.records import Record, Rejection
 from llm_pipeline.stages.plaintext.columns import ColumnMapping
+from llm_pipeline.stages.plaintext.formats import sql
+from llm_pipeline.stages.plaintext.formats.html import HtmlMode
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
-from llm_pipeline.stages.plaintext.settings import HtmlMode, IngestSettings
+from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 
 
-def _read(path, name: str, fmt: str, settings: IngestSettings | None = None):
-    settings = settings or IngestSettings()
+def _read(path, name: str, fmt: str, settings: PlaintextSettings | None = None):
+    settings = settings or PlaintextSettings()
     report = IngestReport()
     items = list(read_raw_file(path, name, fmt, settings, report))
     return [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Rejection)], report
@@ -36,7 +38,7 @@ def test_blob_columns_never_become_text(tmp_path):
     ]
     assert rejections == [] and report.mappings["sql/files.sql:files"] == "text <- caption"
     # Asked for the blob anyway: each row is rejected with its location, never decoded as text.
-    settings = IngestSettings(sql_tables={"files": ColumnMapping(text=("data",))})
+    settings = PlaintextSettings(sql=sql.Settings(tables={"files": ColumnMapping(text=("data",))}))
     records, rejections, _ = _read(path, "sql/files.sql", "sql", settings)
     assert records == []
     assert [(r.reason, r.source) for r in rejections] == [

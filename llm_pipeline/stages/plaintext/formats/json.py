@@ -1,0 +1,65 @@
+"""JSON files holding an array of records (LLaMA-Factory's data files): each element through the key
+mapping; an element that is not an object, or a file that is not one JSON array, is quarantined."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm_pipeline.setting import setting
+from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
+from llm_pipeline.stages.plaintext.formats.rows import mapped, rejection
+from llm_pipeline.stages.plaintext.report import IngestReport, Item
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the JSON array files under raw/json/ are read."""
+
+    fields: ColumnMapping | None = setting(
+        None,
+        "Key mapping for the objects of JSON arrays. Unset: inferred per element as for JSONL "
+        "(`text`, `input`/`output`, `instruction`/`input`/`output`, `prompt`/`response`, ...).",
+    )
+
+
+def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Iterator[Item]:
+    """Records of `[{...}, {...}]`; sources read `<name> item N`, N counting elements from 1."""
+    data = path.read_bytes()
+    if not data.strip():
+        yield rejection("empty_file", name)
+        return
+    try:
+        items = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        yield rejection("bad_json_file", name, preview=data[:80], detail=f"not UTF-8: {error}")
+        return
+    except json.JSONDecodeError as error:
+        location = f"line {error.lineno} column {error.colno}"
+        yield rejection("bad_json_file", f"{name} {location}", preview=data[:80], detail=f"not JSON: {error.msg}")
+        return
+    if not isinstance(items, list):
+        kind = _json_type(items)
+        yield rejection("not_a_json_array", name, preview=items, detail=f"a JSON {kind}, not an array of records")
+        return
+    seen_mappings: set[str] = set()
+    for number, obj in enumerate(items, start=1):
+        source = f"{name} item {number}"
+        if not isinstance(obj, dict):
+            yield rejection("bad_json_item", source, preview=obj, detail=f"a JSON {_json_type(obj)}, not an object")
+            continue
+        mapping = settings.fields or infer_mapping([obj])
+        if mapping is None:
+            yield rejection("no_text_fields", source, preview=obj, detail=f"keys: {sorted(obj)}")
+            continue
+        seen_mappings.add(mapping.describe())
+        yield mapped(mapping, obj, source, "json")
+    report.mappings[name] = "; ".join(sorted(seen_mappings)) or "none"
+
+
+def _json_type(value: object) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)

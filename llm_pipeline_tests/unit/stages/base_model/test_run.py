@@ -1,0 +1,33 @@
+"""The base_model stage's run: a tiny model built from the training split, or a configured one named."""
+
+from llm_pipeline.records import Record
+from llm_pipeline.stages.base_model.reference import model_version, read_model_ref
+from llm_pipeline.stages.base_model.run import CONFIGURED_ORIGIN, run
+from llm_pipeline.stages.base_model.settings import BaseModelSettings
+from llm_pipeline.storage.layout import DataLayout
+from llm_pipeline.storage.stage_output import save_records
+from llm_pipeline_tests.support.tiny import SENTENCES
+
+
+def test_without_a_configured_model_a_tiny_one_is_built_from_the_training_split(tmp_path):
+    layout = DataLayout(tmp_path)
+    records = [Record.unsupervised(text, f"notes.txt:{i}", "jsonl") for i, text in enumerate(SENTENCES)]
+    save_records(records, layout.stage("splits") / "train")
+    settings = BaseModelSettings(tiny_vocab_size=300, tiny_hidden_size=32, tiny_layers=1, tiny_heads=2)
+    messages = []
+    result = run(layout, settings, log=messages.append)
+
+    assert result.built_locally and read_model_ref(layout.models) == result.model == str(layout.models / "base")
+    assert result.vocab_size == 300 and result.hidden_size == 32 and result.layers == 1
+    assert result.architecture == "LlamaForCausalLM"
+    assert messages == [f"building a tiny Llama and a BPE tokenizer from {len(SENTENCES)} training records"]
+    again = run(layout, settings)
+    assert again.data_version == result.data_version  # same split, same settings: same model
+
+
+def test_a_configured_model_is_named_not_built(tmp_path, tiny_model_dir):
+    layout = DataLayout(tmp_path)
+    result = run(layout, BaseModelSettings(model_name_or_path=str(tiny_model_dir)))
+    assert not result.built_locally and result.origin == CONFIGURED_ORIGIN
+    assert read_model_ref(layout.models) == str(tiny_model_dir) and not (layout.models / "base").exists()
+    assert result.data_version == model_version(str(tiny_model_dir))
