@@ -16,7 +16,7 @@ from llm_pipeline.stages.filtered.dedup import (
     Signatures,
     normalized_key,
 )
-from llm_pipeline.stages.filtered.filters import build_chain
+from llm_pipeline.stages.filtered.filters import REGISTRY, build_chain
 from llm_pipeline.stages.filtered.filters.base import Drop
 from llm_pipeline.stages.filtered.pii import TEXT_FIELDS, redacted
 from llm_pipeline.stages.filtered.settings import FilterSettings
@@ -60,9 +60,14 @@ class Analyser:
         return Analysis(redacted_fields, dict(counts), drop, signatures, exact_key)
 
 
-# The libraries whose version can change an analysis: the signatures' and the language model's
-# (py3langid ships its model in the wheel). The code is this module's import closure.
-ANALYSIS_LIBRARIES = ("datasketch", "numpy", "py3langid")
+# The libraries whose version can change an analysis: the signatures' and those a filter module
+# names in its `LIBRARIES` (py3langid ships its model in the wheel). The code is this module's
+# import closure.
+ANALYSIS_LIBRARIES = (
+    "datasketch",
+    "numpy",
+    *(lib for module in REGISTRY.values() for lib in getattr(module, "LIBRARIES", ())),
+)
 
 
 ANALYSIS_SCHEMA = pa.schema(

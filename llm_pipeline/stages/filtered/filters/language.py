@@ -22,6 +22,8 @@ from llm_pipeline.records import Record
 from llm_pipeline.setting import setting
 from llm_pipeline.stages.filtered.filters.base import Drop, Filter
 
+LIBRARIES = ("py3langid",)
+"""Its version decides verdicts, so it enters the analysis cache key."""
 NO_LANGUAGE = frozenset({"zxx", "und"})
 """Labels that name no language: never a reason to drop."""
 
