@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="build the data directory here and leave it (default: a temporary one)"
     )
+    parser.add_argument("--run-config", type=Path, help="a YAML run config whose ops are added to the job's")
     args = parser.parse_args()
 
     import dagster as dg
@@ -172,6 +173,10 @@ def main() -> None:
         alpaca = json.loads((args.data / "instruct" / "llamafactory__alpaca_en_demo.json").read_text(encoding="utf-8"))
         build_base_model([record["output"] for record in alpaca], model_dir)
     run_config = {"ops": {"base_model": {"config": {"model_name_or_path": str(model_dir)}}}}
+    if args.run_config:  # e.g. a feature turned off, to compare with code that did not have it
+        import yaml
+
+        run_config["ops"].update((yaml.safe_load(args.run_config.read_text(encoding="utf-8")) or {}).get("ops", {}))
 
     job = defs.resolve_job_def("prepare_dataset")
     raw = data_dir / "raw"
