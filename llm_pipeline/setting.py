@@ -8,7 +8,8 @@ written here, once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 HELP = "help"
@@ -26,3 +27,24 @@ def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Call
 
 def help_of(field: dataclasses.Field) -> str:
     return field.metadata.get(HELP, "")
+
+
+def settings_of_registry(
+    name: str,
+    module: str,
+    doc: str,
+    registry: Mapping[str, ModuleType],
+    *extra: tuple,
+    namespace: Mapping | None = None,
+) -> type:
+    """A frozen Settings dataclass with one field per registry entry (that module's `Settings`,
+    its docstring as help), then the `extra` (name, type, field) entries: a registry of formats
+    or filters brings its settings without a hand-written field per entry."""
+    fields = [
+        (key, entry.Settings, setting(factory=entry.Settings, help=(entry.Settings.__doc__ or "").strip()))
+        for key, entry in registry.items()
+    ]
+    # __module__: pickling and typing.get_type_hints look the class up there.
+    return dataclasses.make_dataclass(
+        name, [*fields, *extra], frozen=True, namespace={"__module__": module, "__doc__": doc, **(namespace or {})}
+    )

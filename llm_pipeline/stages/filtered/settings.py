@@ -8,15 +8,9 @@ a new filter module brings its settings, help text included, without an edit her
 
 from __future__ import annotations
 
-import dataclasses
-
-from llm_pipeline.setting import setting
+from llm_pipeline.setting import setting, settings_of_registry
 from llm_pipeline.stages.filtered.dedup import NearDuplicateSettings
 from llm_pipeline.stages.filtered.filters import REGISTRY
-
-
-def _filter_field(name: str, module) -> tuple[str, type, dataclasses.Field]:
-    return name, module.Settings, setting(factory=module.Settings, help=(module.Settings.__doc__ or "").strip())
 
 
 def _near(self) -> NearDuplicateSettings | None:
@@ -24,44 +18,38 @@ def _near(self) -> NearDuplicateSettings | None:
     return self.near_duplicates if self.dedup_near else None
 
 
-FilterSettings = dataclasses.make_dataclass(
+FilterSettings = settings_of_registry(
     "FilterSettings",
-    [
-        *(_filter_field(name, module) for name, module in REGISTRY.items()),
-        (
-            "redact_pii",
-            bool,
-            setting(
-                False,
-                "Replace email addresses, phone numbers and public IP addresses with <EMAIL>, <PHONE>, "
-                "<IP_ADDRESS> before filtering (private addresses such as 192.168.1.1 stay).",
-            ),
+    __name__,
+    "Which content filters run with which thresholds (one part per filter), PII redaction, and the duplicate search.",
+    REGISTRY,
+    (
+        "redact_pii",
+        bool,
+        setting(
+            False,
+            "Replace email addresses, phone numbers and public IP addresses with <EMAIL>, <PHONE>, "
+            "<IP_ADDRESS> before filtering (private addresses such as 192.168.1.1 stay).",
         ),
-        (
-            "dedup_exact",
-            bool,
-            setting(True, "Drop exact duplicates (case and whitespace folded); the first occurrence is kept."),
+    ),
+    (
+        "dedup_exact",
+        bool,
+        setting(True, "Drop exact duplicates (case and whitespace folded); the first occurrence is kept."),
+    ),
+    (
+        "dedup_near",
+        bool,
+        setting(
+            True,
+            "Drop near-duplicates (MinHash LSH): prompt and response each alike at `near_duplicates.threshold`; "
+            "the first occurrence is kept.",
         ),
-        (
-            "dedup_near",
-            bool,
-            setting(
-                True,
-                "Drop near-duplicates (MinHash LSH): prompt and response each alike at `near_duplicates.threshold`; "
-                "the first occurrence is kept.",
-            ),
-        ),
-        (
-            "near_duplicates",
-            NearDuplicateSettings,
-            setting(factory=NearDuplicateSettings, help="How near-duplicates are found (when `dedup_near`)."),
-        ),
-    ],
-    frozen=True,
-    namespace={
-        "__module__": __name__,  # pickling and typing.get_type_hints find it here
-        "__doc__": "Which content filters run with which thresholds (one part per filter), PII redaction, and "
-        "the duplicate search.",
-        "near": property(_near),
-    },
+    ),
+    (
+        "near_duplicates",
+        NearDuplicateSettings,
+        setting(factory=NearDuplicateSettings, help="How near-duplicates are found (when `dedup_near`)."),
+    ),
+    namespace={"near": property(_near)},
 )

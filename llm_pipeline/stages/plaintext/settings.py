@@ -8,10 +8,9 @@ format module brings its settings, help text included, without an edit here.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from llm_pipeline.setting import setting
+from llm_pipeline.setting import setting, settings_of_registry
 from llm_pipeline.stages.plaintext.columns import ColumnMapping
 from llm_pipeline.stages.plaintext.formats import REGISTRY
 
@@ -40,24 +39,14 @@ class DatabaseSource:
     )
 
 
-def _format_field(fmt: str, module) -> tuple[str, type, dataclasses.Field]:
-    help = (module.Settings.__doc__ or "").strip()
-    return fmt, module.Settings, setting(factory=module.Settings, help=help)
-
-
-PlaintextSettings = dataclasses.make_dataclass(
+PlaintextSettings = settings_of_registry(
     "PlaintextSettings",
-    [
-        *(_format_field(fmt, module) for fmt, module in REGISTRY.items()),
-        (
-            "databases",
-            tuple[DatabaseSource, ...],
-            setting((), "Live databases to read: each a `name`, a `query`, and `url` or `url_env`."),
-        ),
-    ],
-    frozen=True,
-    namespace={
-        "__module__": __name__,  # pickling and typing.get_type_hints find it here
-        "__doc__": "How every raw format is read (one part per folder under raw/), and which live databases.",
-    },
+    __name__,
+    "How every raw format is read (one part per folder under raw/), and which live databases.",
+    REGISTRY,
+    (
+        "databases",
+        tuple[DatabaseSource, ...],
+        setting((), "Live databases to read: each a `name`, a `query`, and `url` or `url_env`."),
+    ),
 )
