@@ -1,4 +1,4 @@
-# Quick start: `make pipeline` (set up, then materialize every asset on the bundled data)
+# Quick start: `make pipeline` (set up, then materialize every asset with llm_pipeline.yaml)
 #              `make test`     (set up, then run the test suite)
 #              `make unit`     (the unit tests alone: pure code, under a minute)
 #              `make lint`     (ruff lint and format check, as CI runs them)
@@ -24,7 +24,7 @@ instance:
 	cp $(INSTANCE_CONFIG) $(DAGSTER_HOME)/dagster.yaml
 
 pipeline: setup instance
-	$(BIN)/dagster asset materialize --select '*' -m llm_pipeline.definitions -c config/quickstart.yaml
+	$(BIN)/llm-pipeline run
 
 test: setup
 	$(BIN)/python -m pytest
@@ -37,4 +37,4 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 dev: setup instance
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(PORT)
+	$(BIN)/llm-pipeline dev --port $(PORT)

@@ -51,29 +51,38 @@ def ancestors(parents: dict[dg.AssetKey, set[dg.AssetKey]], key: dg.AssetKey) ->
 FOLLOW_DATA_VERSIONS = {dg.AssetKey("checkpoint")}
 
 
-def eager_on_data_versions() -> dg.AutomationCondition:
-    """`eager()`, triggered by a new data version of an input instead of any new materialization."""
-    changed = AC.any_deps_match(AC.data_version_changed()).with_label("an input's data version changed")
+def eager(on_data_versions: bool = False) -> dg.AutomationCondition:
+    """`AutomationCondition.eager()` (built when missing or when an input updates, never mid-run),
+    also triggered by a new code version: the asset's code or its project-file settings changed
+    (defs/stage_settings.py), so a one-setting edit rebuilds that stage and what is below it.
+
+    `on_data_versions`: an input counts as changed only with a new data version, not with any
+    new materialization.
+    """
+    if on_data_versions:
+        updated = AC.any_deps_match(AC.data_version_changed()).with_label("an input's data version changed")
+    else:
+        updated = AC.any_deps_updated()
+    changed = AC.code_version_changed().with_label("its code or settings changed")
     return (
         AC.in_latest_time_window()
-        & (AC.newly_missing() | changed).since_last_handled()
+        & (AC.newly_missing() | updated | changed).since_last_handled()
         & ~AC.any_deps_missing()
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()
-    ).with_label("eager on data versions")
+    ).with_label("eager on data versions" if on_data_versions else "eager")
 
 
 def stage_condition(
     upstream_with_blocking_checks: set[dg.AssetKey], on_data_versions: bool = False
 ) -> dg.AutomationCondition:
-    """`eager()` (built when missing or when anything upstream updates, never mid-run), gated on
-    the blocking checks of every ancestor, not only the parents: a stage two steps below a
-    failed check must not start either."""
-    eager = eager_on_data_versions() if on_data_versions else AC.eager()
+    """`eager` gated on the blocking checks of every ancestor, not only the parents: a stage two
+    steps below a failed check must not start either."""
+    condition = eager(on_data_versions)
     if not upstream_with_blocking_checks:
-        return eager
+        return condition
     gate = blocking_checks_passed(upstream_with_blocking_checks)
-    return (eager & gate).with_label(f"{eager.get_label()}, once upstream blocking checks passed")
+    return (condition & gate).with_label(f"{condition.get_label()}, once upstream blocking checks passed")
 
 
 def automate(

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import types
 import typing
+import warnings
 from typing import Any, Literal, Union
 
 import dagster as dg
@@ -24,27 +25,61 @@ import pydantic
 from llm_pipeline.setting import help_of
 
 
+def config_class(
+    settings_type: type, name: str | None = None, exclude: tuple[str, ...] = (), defaults: Any = None
+) -> type[dg.Config]:
+    """A `dg.Config` with every field of the dataclass `settings_type` (but `exclude`).
+
+    `defaults`, an instance of `settings_type` (the project file's settings), gives the fields
+    their defaults, nested settings included; without it the dataclass's own defaults apply.
+    """
+    return _model(settings_type, name, exclude, defaults, dg.Config)
+
+
+class StrictSettings(pydantic.BaseModel):
+    """Base of the models that check a project file: an unknown key is an error, not ignored."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
 @functools.cache
-def config_class(settings_type: type, name: str | None = None, exclude: tuple[str, ...] = ()) -> type[dg.Config]:
-    """A `dg.Config` with every field of the dataclass `settings_type` (but `exclude`)."""
+def settings_schema(settings_type: type, exclude: tuple[str, ...] = ()) -> type[pydantic.BaseModel]:
+    """A pydantic model that checks plain values (a project file's section) against `settings_type`:
+    the same field types and choices as the launchpad's config, and unknown keys refused."""
+    return _model(settings_type, f"{settings_type.__name__}Schema", exclude, None, StrictSettings)
+
+
+def _model(settings_type: type, name: str | None, exclude: tuple[str, ...], defaults: Any, base: type) -> type:
     hints = typing.get_type_hints(settings_type)
     fields = {}
     for field in dataclasses.fields(settings_type):
         if field.name in exclude:
             continue
-        annotation = _config_type(hints[field.name])
         description = help_of(field) or None
-        if field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING:
+        if defaults is not None:
+            value = getattr(defaults, field.name)
+        elif field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING:
             value = field.default_factory() if field.default is dataclasses.MISSING else field.default
+        else:
+            value = dataclasses.MISSING
+        # A nested settings field gets a model whose own defaults are this value's, so that a
+        # partial nested override keeps the project's other nested values.
+        nested_defaults = (
+            value if dataclasses.is_dataclass(hints[field.name]) and value is not dataclasses.MISSING else None
+        )
+        annotation = _config_type(hints[field.name], base, nested_defaults)
+        if value is dataclasses.MISSING:
+            info = pydantic.Field(description=description)
+        else:
             # A plain default (not a factory), so the launchpad shows it; pydantic copies a mutable
             # default for every instance.
             info = pydantic.Field(default=_config_default(value, annotation), description=description)
-        else:
-            info = pydantic.Field(description=description)
         fields[field.name] = (annotation, info)
-    doc = (settings_type.__doc__ or "").strip()
-    model = pydantic.create_model(name or f"{settings_type.__name__}Config", __base__=dg.Config, **fields)
-    model.__doc__ = doc
+    with warnings.catch_warnings():
+        # The `json` format's settings shadow pydantic's deprecated `BaseModel.json()`, which nothing calls.
+        warnings.filterwarnings("ignore", message='Field name "json"', category=UserWarning)
+        model = pydantic.create_model(name or f"{settings_type.__name__}Config", __base__=base, **fields)
+    model.__doc__ = (settings_type.__doc__ or "").strip()
     return model
 
 
@@ -56,28 +91,35 @@ def to_settings(config: dg.Config | dict, settings_type: type, **extra: Any):
     return settings_type(**converted, **extra)
 
 
-def _config_type(hint: Any) -> Any:
+def _config_type(hint: Any, base: type, defaults: Any = None) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
-        return config_class(hint)
+        if defaults is None and base is dg.Config:
+            return _default_config_class(hint)
+        return _model(hint, None, (), defaults, base)
     if origin in (Union, types.UnionType):
-        inner = [_config_type(arg) for arg in args if arg is not type(None)]
+        inner = [_config_type(arg, base) for arg in args if arg is not type(None)]
         union = Union[tuple(inner)]  # noqa: UP007 (built from a runtime tuple of types)
         return union | None if type(None) in args else union
     if origin is Literal:
         return hint
     if origin in (tuple, list, collections.abc.Sequence):
-        return list[_config_type(args[0])] if args else list
+        return list[_config_type(args[0], base)] if args else list
     if origin in (dict, collections.abc.Mapping):
         key, value = args if args else (str, Any)
-        return dict[str, _config_type(value)]
+        return dict[str, _config_type(value, base)]
     return hint
+
+
+@functools.cache
+def _default_config_class(settings_type: type) -> type[dg.Config]:
+    return _model(settings_type, None, (), None, dg.Config)
 
 
 def _config_default(value: Any, annotation: Any) -> Any:
     """A settings default as the config field holds it: a nested config instance, or plain values."""
     plain = _config_value(value)
-    if isinstance(plain, dict) and isinstance(annotation, type) and issubclass(annotation, dg.Config):
+    if isinstance(plain, dict) and isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         return annotation(**plain)
     return plain
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR_ENV = "LLM_PIPELINE_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_data_dir() -> Path:

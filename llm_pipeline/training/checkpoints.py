@@ -97,3 +97,20 @@ def prepare_output_dir(output_dir: Path, fingerprint: str, resume: bool) -> Path
     staging.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
     staging.replace(run_file)
     return None
+
+
+def finished_run_summary(final_dir: Path, summary_file: str, fingerprint: str) -> dict | None:
+    """The final report of a finished run with this fingerprint in `final_dir`, else None.
+
+    The report is written inside the final folder before it is swapped in, so a report found
+    there means a whole model; its fingerprint says it came from the same config, data and base
+    model, so training again would only reproduce it.
+    """
+    path = final_dir / summary_file
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) and summary.get("run_fingerprint") == fingerprint else None

@@ -277,6 +277,9 @@ class TrainingConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+# Paths of a run, filled in from the data directory when it starts (not settings a user writes).
+RUN_PATH_FIELDS = ("base_model", "tokenized_path", "output_dir")
+
 # Fields that change how a run is watched or stored, not what it computes: a checkpoint written
 # under other values of these is still a checkpoint of the same run and can be resumed.
 BOOKKEEPING_FIELDS = frozenset(

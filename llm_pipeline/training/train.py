@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llm_pipeline.progress import training_progress_line
 from llm_pipeline.storage.atomic import replace_dir
 from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, prepare_output_dir, run_fingerprint
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
@@ -61,6 +62,7 @@ METADATA_KEYS = (
     "processes",
     "parallelism",
     "device",
+    "run_fingerprint",
 )
 
 
@@ -107,8 +109,9 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     args = training_arguments(config, precision, cuda)  # joins the process group of a distributed launch
 
     # One process decides (and clears stale checkpoints) first; the others then read the same answer.
+    fingerprint = run_fingerprint(config)
     with args.main_process_first(desc="checkpoint folder"):
-        resume = prepare_output_dir(output_dir, run_fingerprint(config), config.resume_from_checkpoint)
+        resume = prepare_output_dir(output_dir, fingerprint, config.resume_from_checkpoint)
 
     sequence_length = max(_longest_row(train_split), _longest_row(eval_split))
     estimate = None
@@ -124,10 +127,39 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         check_packed_isolation(model, vocab_size=min(len(tokenizer), model.config.vocab_size))
     collator = (PackedCollator if packed else PadCollator)(tokenizer.pad_token_id)
 
+    # The Trainer counts the input tokens (summed over processes, restored on resume). It leaves
+    # padding out where it can tell it apart: by the attention mask of padded records, or by the
+    # pad id in packed rows, unless that id is EOS, which every record also ends with.
+    counts_padding = packed and tokenizer.pad_token_id == tokenizer.eos_token_id
+    args.include_num_input_tokens_seen = "all" if counts_padding else "non_padding"
+
     class ReportingCallback(TrainerCallback):
+        """Hands the reporter each log and its readable line: step of max_steps, tokens/s, elapsed, ETA."""
+
+        def __init__(self) -> None:
+            self.started: float | None = None
+            self.start_step = 0
+            self.start_tokens = 0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            # Rates count from here: after a resume, the restored steps took no time in this process.
+            self.started = time.perf_counter()
+            self.start_step = state.global_step
+            self.start_tokens = state.num_input_tokens_seen
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and logs:
-                reporter.progress(state.global_step, {key: _plain(value) for key, value in logs.items()})
+                plain = {key: _plain(value) for key, value in logs.items()}
+                line = training_progress_line(
+                    state.global_step,
+                    state.max_steps,
+                    plain,
+                    elapsed_s=None if self.started is None else time.perf_counter() - self.started,
+                    start_step=self.start_step,
+                    tokens_since_start=state.num_input_tokens_seen - self.start_tokens,
+                    tokens_include_padding=counts_padding,
+                )
+                reporter.progress(state.global_step, plain, line)
 
     class CompletionMarkerCallback(TrainerCallback):
         """Marks a checkpoint complete once every process has written its part of it."""
@@ -191,6 +223,8 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         "processes": int(args.world_size),
         "parallelism": "fsdp" if trainer.is_fsdp_enabled else ("ddp" if args.world_size > 1 else "one process"),
         "device": _describe_device(trainer.args.device),
+        # What a later run compares to reuse this finished model instead of training again.
+        "run_fingerprint": fingerprint,
     }
     model_path = _save_final(trainer, tokenizer, output_dir, metadata)
     if trainer.is_world_process_zero():

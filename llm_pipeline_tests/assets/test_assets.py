@@ -122,14 +122,26 @@ def test_whole_graph_trains_and_reports_the_learning_curve(raw_data_dir):
             "splits": {"config": {"validation_ratio": 0.25}},
             "base_model": {"config": {"tiny_vocab_size": 512}},
             "tokenized": {"config": {"max_length": 96}},
-            "checkpoint": {"config": {"max_steps": 12, "eval_steps": 4, "logging_steps": 2, "learning_rate": 1e-3}},
+            "checkpoint": {
+                "config": {
+                    "method": "lora",
+                    "max_steps": 12,
+                    "eval_steps": 4,
+                    "logging_steps": 2,
+                    "learning_rate": 1e-3,
+                }
+            },
         },
     )
     tokenized = datasets.load_from_disk(str(raw_data_dir / "tokenized"))
     assert set(tokenized["train"].column_names) >= {"input_ids", "attention_mask", "labels"}
 
     checkpoint = metadata_of(result, "checkpoint")
-    assert checkpoint["method"] == "lora"
+    assert checkpoint["method"] == "lora" and checkpoint["reused"] is False
+    # The launchpad's values are one-off overrides of the project file, and the run names them.
+    overrides = checkpoint["project_file_overrides"]
+    assert overrides["method"] == {"file": "full", "run": "lora"} and overrides["max_steps"]["run"] == 12
+    assert "num_train_epochs" not in overrides
     assert checkpoint["diagnosis"] in {"underfit", "overfit", "well-fit", "insufficient data"}
     assert checkpoint["learning_curve_plot"].startswith("![learning curve](data:image/png;base64,")
     table = checkpoint["learning_curve_table"]
@@ -141,3 +153,21 @@ def test_whole_graph_trains_and_reports_the_learning_curve(raw_data_dir):
     assert {"splits_share_no_prompt", "tokenized_has_targets", "tokenized_counts_balance"} <= set(checks)
     failed = [name for name, evaluation in checks.items() if not evaluation.passed]
     assert all(checks[name].severity == dg.AssetCheckSeverity.WARN for name in failed), failed
+
+    # The same data, base model and settings again: the finished run is reused, not resumed or retrained.
+    again = dg.materialize(
+        [*raw_sources, *pipeline_assets],
+        selection=["checkpoint"],
+        resources=local_resources(raw_data_dir),
+        run_config=dg.RunConfig(ops={"checkpoint": {"config": result_config(result)}}),
+    )
+    reused = metadata_of(again, "checkpoint")
+    assert reused["reused"] is True and "nothing was trained" in reused["note"]
+    assert reused["learning_curve"] == checkpoint["learning_curve"]
+    assert reused["final_eval_loss"] == checkpoint["final_eval_loss"] and reused["global_steps"] == 12
+    assert reused["diagnosis"] == checkpoint["diagnosis"]
+
+
+def result_config(result: dg.ExecuteInProcessResult) -> dict:
+    """The checkpoint config the run used (the launchpad's part of it)."""
+    return result.dagster_run.run_config["ops"]["checkpoint"]["config"]

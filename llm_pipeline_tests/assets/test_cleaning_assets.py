@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from llm_pipeline.definitions import pipeline_assets
-from llm_pipeline.defs.assets.filtered import FilterConfig
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
-from llm_pipeline.defs.config import to_settings
+from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.stages.filtered.dedup import NearDuplicateSettings
 from llm_pipeline.stages.filtered.filters import language, phrases, quality
 from llm_pipeline.stages.filtered.settings import FilterSettings
 from llm_pipeline_tests.support.dagster_resources import local_resources
+
+FilterConfig = config_class(FilterSettings, "FilterConfig")
 
 LONG_ANSWER = (
     "Resting lets the gluten relax and the yeast produce gas, so the loaf rises evenly and the crumb "

@@ -7,11 +7,13 @@ from pathlib import Path
 import dagster as dg
 import datasets
 
-from llm_pipeline.defs.assets.plaintext import plaintext
 from llm_pipeline.stages.plaintext.cache import ParsedFileCache
 from llm_pipeline.stages.plaintext.formats import csv, html
 from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline_tests.support.dagster_resources import local_resources
+from llm_pipeline_tests.support.stage_assets import stage_asset
+
+plaintext = stage_asset("plaintext")
 
 
 def run_plaintext(data_dir: Path, config: dict | None = None) -> dict:

@@ -10,11 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from llm_pipeline.definitions import defs
-from llm_pipeline.defs.assets.plaintext import plaintext
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.sensors import raw_data_sensor
 from llm_pipeline_tests.support.dagster_resources import local_resources
+from llm_pipeline_tests.support.stage_assets import stage_asset
+
+plaintext = stage_asset("plaintext")
 
 ALPACA = [
     {"instruction": "Describe a process of making crepes.", "input": "", "output": "Whisk flour, eggs and milk."},

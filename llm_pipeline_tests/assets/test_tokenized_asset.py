@@ -8,12 +8,14 @@ import dagster as dg
 import datasets
 import pytest
 
-from llm_pipeline.defs.assets.tokenized import tokenized
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import write_model_ref
 from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
 from llm_pipeline.token_rows import DATA_VERSION_FILE
+from llm_pipeline_tests.support.stage_assets import stage_asset
 from llm_pipeline_tests.support.tiny import tiny_splits
+
+tokenized = stage_asset("tokenized")
 
 
 def run(data_dir: Path, **config) -> dict:

@@ -10,14 +10,9 @@ import pytest
 from dagster_k8s.pipes import build_pod_body
 from kubernetes.client import ApiClient
 
-from llm_pipeline.defs.assets.checkpoint import (
-    CHECKPOINT_DIR_NAME,
-    RUN_CONFIG_FILE,
-    RUN_PATH_FIELDS,
-    TRAINING_RETRY_POLICY,
-    TrainConfig,
-    checkpoint,
-)
+from llm_pipeline.definitions import project
+from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE, TRAINING_RETRY_POLICY
+from llm_pipeline.defs.config import config_class
 from llm_pipeline.defs.launchers import (
     KubernetesTrainingLauncher,
     SubprocessTrainingLauncher,
@@ -25,8 +20,11 @@ from llm_pipeline.defs.launchers import (
     TrainingLauncher,
 )
 from llm_pipeline.stages.base_model.reference import write_model_ref
-from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline.training.config import RUN_PATH_FIELDS, TrainingConfig
 from llm_pipeline_tests.support.dagster_resources import local_resources
+from llm_pipeline_tests.support.stage_assets import stage_asset
+
+checkpoint = stage_asset("checkpoint")
 
 CHILD = """
 import os, sys
@@ -155,12 +153,17 @@ def step_attempts(result: dg.ExecuteInProcessResult) -> int:
     return 1 + sum(1 for event in restarts if event.event_type == dg.DagsterEventType.STEP_RESTARTED)
 
 
-def test_the_launchpad_offers_every_training_setting_with_its_default_and_help():
-    fields = TrainConfig.model_fields
+def test_the_launchpad_offers_every_training_setting_with_the_project_files_value_and_help():
+    train_config = config_class(
+        TrainingConfig, "TrainConfig", exclude=RUN_PATH_FIELDS, defaults=project.of("checkpoint")
+    )
+    fields = train_config.model_fields
     assert set(fields) == {field.name for field in dataclasses.fields(TrainingConfig)} - set(RUN_PATH_FIELDS)
-    defaults = TrainingConfig()
+    defaults = project.of("checkpoint")
     assert all(fields[name].default == getattr(defaults, name) for name in fields)
     assert all(fields[name].description for name in fields)
+    # The shipped file names no base model: the tiny model's training defaults, not the code's LoRA.
+    assert fields["method"].default == "full" and TrainingConfig().method == "lora"
 
 
 @pytest.mark.parametrize("setting, value", [("method", "QLoRA"), ("optim", "adam"), ("precision", "int8")])

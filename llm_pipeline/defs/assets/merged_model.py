@@ -4,8 +4,9 @@ import json
 
 import dagster as dg
 
-from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE, TRAINING_GROUP, checkpoint
+from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE, TRAINING_GROUP
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint
 from llm_pipeline.training.diagnosis import diagnose
@@ -20,7 +21,8 @@ CARD_ASSETS = ("splits", "base_model", "tokenized", "checkpoint")
 @dg.asset(
     group_name=TRAINING_GROUP,
     kinds={"huggingface", "pytorch"},
-    deps=[checkpoint],
+    deps=["checkpoint"],
+    code_version=code_fingerprint("llm_pipeline.training.merge", libraries=("transformers", "peft"))[:16],
     description="The fine-tuned model in one folder: a LoRA/QLoRA adapter merged into its base "
     "(merge_and_unload), or the full fine-tune; with a model card listing data versions, config and metrics.",
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
+from llm_pipeline.progress import count_progress_line
 from llm_pipeline.records import Rejection
 from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.stages.tokenized.encode import (
@@ -47,6 +50,14 @@ UPSTREAM = "splits"
 REPORT_FILE = "tokenize_report.json"
 """Written beside it: `TokenizeReport.to_dict()`."""
 
+# A split is encoded in chunks, a progress line after each. After the first (FIRST_CHUNK_RECORDS
+# per worker, before any pace is known) a chunk holds at least 1/PROGRESS_LINES_PER_SPLIT of the
+# split and PROGRESS_INTERVAL_S of work at the pace so far: a big corpus logs about 20 lines,
+# and every `map` call (a worker pool with num_proc) is worth its start.
+PROGRESS_LINES_PER_SPLIT = 20
+PROGRESS_INTERVAL_S = 5.0
+FIRST_CHUNK_RECORDS = 2000
+
 
 @dataclass(frozen=True)
 class DroppedRecord:
@@ -75,6 +86,7 @@ def tokenize_splits(
     tokenizer,
     settings: TokenizeSettings | None = None,
     cache: TableCache | None = None,
+    log: Callable[[str], None] = lambda message: None,
 ) -> tuple[datasets.DatasetDict, TokenizeReport]:
     """Tokenize (and pack) every split; return the rows and a report of what happened.
 
@@ -82,6 +94,7 @@ def tokenize_splits(
     limit under the `drop` policy, and records left with no label that the loss can use, are
     removed and listed in `report.dropped`. With a `cache` (from `encoding_cache`), records
     encoded by an earlier run with the same tokenizer and settings are not encoded again.
+    `log` gets progress lines while a split is encoded (records done of the split, the pace, ETA).
     """
     settings = settings or TokenizeSettings()
     if not getattr(tokenizer, "is_fast", False):
@@ -101,7 +114,7 @@ def tokenize_splits(
             continue
         if cache is not None:
             cache.count(column_values(split, "id"))
-        encoded = _encode_split(split, encode, settings, name)
+        encoded = _encode_split(split, encode, settings, name, log)
         all_encoded.append(encoded)
         reasons = column_values(encoded, DROP_COLUMN)
         is_dropped = np.asarray([bool(reason) for reason in reasons], dtype=bool)
@@ -133,18 +146,34 @@ def tokenize_splits(
 
 
 def _encode_split(
-    split: datasets.Dataset, encode: BatchEncoder, settings: TokenizeSettings, name: str
+    split: datasets.Dataset, encode: BatchEncoder, settings: TokenizeSettings, name: str, log: Callable[[str], None]
 ) -> datasets.Dataset:
-    """Every record of the split encoded (`ENCODED_FEATURES`), in order (cached ones read back)."""
-    return split.map(
-        encode,
-        batched=True,
-        num_proc=settings.num_proc if settings.num_proc > 1 and len(split) >= settings.num_proc else None,
-        remove_columns=split.column_names,
-        features=ENCODED_FEATURES,
-        desc=f"tokenize {name}",
-        new_fingerprint=uuid.uuid4().hex,  # not a hash of the tokenizer: our caches decide what is reused
-    )
+    """Every record of the split encoded (`ENCODED_FEATURES`), in order (cached ones read back),
+    a chunk at a time with a progress line after each (cached records count as done)."""
+    total = len(split)
+    started = time.monotonic()
+    chunks: list[datasets.Dataset] = []
+    done = 0
+    chunk_records = FIRST_CHUNK_RECORDS * settings.num_proc
+    while done < total:
+        chunk = split.select(range(done, min(done + chunk_records, total)))  # contiguous: a slice, not a copy
+        chunks.append(
+            chunk.map(
+                encode,
+                batched=True,
+                num_proc=settings.num_proc if settings.num_proc > 1 and len(chunk) >= settings.num_proc else None,
+                remove_columns=split.column_names,
+                features=ENCODED_FEATURES,
+                desc=f"tokenize {name}",
+                new_fingerprint=uuid.uuid4().hex,  # not a hash of the tokenizer: our caches decide what is reused
+            )
+        )
+        done += len(chunk)
+        elapsed = time.monotonic() - started
+        log(f"tokenize {name}: " + count_progress_line(done, total, elapsed, verb="encoded", noun="records"))
+        pace = done / elapsed if elapsed > 0 else 0.0
+        chunk_records = max(math.ceil(total / PROGRESS_LINES_PER_SPLIT), round(pace * PROGRESS_INTERVAL_S), 1)
+    return chunks[0] if len(chunks) == 1 else datasets.concatenate_datasets(chunks)
 
 
 def _cache_rows(encoded: datasets.Dataset, batch_rows: int = 8192):
@@ -208,7 +237,7 @@ def run(
     else:
         source = datasets.load_from_disk(str(splits_path))
         cache = encoding_cache(layout.cache(STAGE), tokenizer, settings)
-        rows, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache)  # saves the cache too
+        rows, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache, log=log)  # saves the cache
         log(f"{cache.misses} records encoded, {cache.hits} unchanged ones read from the cache")
         report_text = json.dumps(tokenize_report.to_dict(), indent=2) + "\n"
         with atomic_dir(target) as staging:

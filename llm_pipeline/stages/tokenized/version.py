@@ -13,12 +13,14 @@ from llm_pipeline.storage.fingerprint import hash_file_into
 
 TOKENIZING_MODULE = "llm_pipeline.stages.tokenized.run"
 """The stage's code: it and every module it imports decide the rows (see `code_version`)."""
+CODE_LIBRARIES = ("tokenizers",)
+"""Third-party code that decides the rows, entering the code version through its installed version."""
 
 
 def code_version() -> str:
     """A hash of the tokenizing code (derived from its imports) and the tokenizers library: a change
     to either gives the stage a new code version and its output a new data version."""
-    return code_fingerprint(TOKENIZING_MODULE, libraries=("tokenizers",))[:16]
+    return code_fingerprint(TOKENIZING_MODULE, libraries=CODE_LIBRARIES)[:16]
 
 
 def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:

@@ -55,8 +55,9 @@ def test_another_run_or_resume_off_starts_over(tmp_path):
 
 
 def test_the_checkpoint_asset_retries_a_failed_training_run():
-    from llm_pipeline.defs.assets.checkpoint import checkpoint
+    from llm_pipeline.definitions import defs
 
+    checkpoint = defs.get_assets_def("checkpoint")
     assert checkpoint.op.retry_policy is not None and checkpoint.op.retry_policy.max_retries >= 1
 
 

@@ -63,3 +63,43 @@ def test_records_dropped_for_length_are_quarantined(layout):
 def test_an_unknown_overlength_policy_is_refused():
     with pytest.raises(ValueError, match="overlength must be one of truncate, drop"):
         TokenizeSettings(overlength="chop")
+
+
+def test_tokenizing_logs_records_done_of_each_split_with_percent_and_eta(layout, tiny_model_dir, monkeypatch):
+    from transformers import AutoTokenizer
+
+    import llm_pipeline.stages.tokenized.run as tokenized_run
+
+    settings = TokenizeSettings(max_length=64)
+    in_one_chunk, _ = tokenized_run.tokenize_splits(
+        tiny_splits(), AutoTokenizer.from_pretrained(tiny_model_dir), settings
+    )
+
+    # Small chunks, so that the tiny splits log several lines as a big corpus would.
+    monkeypatch.setattr(tokenized_run, "FIRST_CHUNK_RECORDS", 5)
+    monkeypatch.setattr(tokenized_run, "PROGRESS_INTERVAL_S", 0.0)
+    messages = []
+    result = run(layout, settings, log=messages.append)
+
+    for name, split in tiny_splits().items():
+        total = len(split)
+        lines = [message for message in messages if message.startswith(f"tokenize {name}: encoded ")]
+        done = [int(line.split("encoded ")[1].split(" of ")[0]) for line in lines]
+        assert len(lines) > 1 and done == sorted(done) and done[0] == 5, lines
+        assert all(f" of {total} records (" in line and "records/s" in line and "ETA " in line for line in lines)
+        assert lines[-1].startswith(f"tokenize {name}: encoded {total} of {total} records (100%)")
+        assert len(lines) <= tokenized_run.PROGRESS_LINES_PER_SPLIT + 1
+    saved = datasets.load_from_disk(str(layout.stage("tokenized")))
+    for name in in_one_chunk:  # encoding in chunks changes nothing in the rows
+        assert saved[name].to_list() == in_one_chunk[name].to_list()
+    assert result.records_in == sum(len(split) for split in tiny_splits().values())
+
+
+def test_records_read_from_the_encoding_cache_count_as_done(layout):
+    settings = TokenizeSettings(max_length=64)
+    run(layout, settings)
+    shutil.rmtree(layout.stage("tokenized"))  # encodings cached, output gone
+    messages = []
+    run(layout, settings, log=messages.append)
+    total = len(tiny_splits()["train"])
+    assert any(message.startswith(f"tokenize train: encoded {total} of {total} records (100%)") for message in messages)

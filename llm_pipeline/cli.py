@@ -1,0 +1,158 @@
+"""`llm-pipeline`: the pipeline from a shell, thin over Dagster's own APIs, always with the project file.
+
+    llm-pipeline run [--select SELECTION]   materialize (default: everything) and print a summary
+    llm-pipeline status                     which assets are stale, missing or fresh, and why
+    llm-pipeline dev [--port 3000]          the web UI and the daemon on 127.0.0.1
+
+The Dagster instance is $DAGSTER_HOME, else .dagster_home/ at the repository root, created
+with the repository's dagster.yaml when missing (what `make instance` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from llm_pipeline.storage.layout import REPO_ROOT
+
+DEFINITIONS_MODULE = "llm_pipeline.definitions"
+DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+INSTANCE_CONFIG = REPO_ROOT / "dagster.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llm-pipeline", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="materialize with the project file and print a summary")
+    run_parser.add_argument(
+        "--select", default="*", help="Dagster asset selection, e.g. 'filtered*' or 'plaintext,filtered' (default: *)"
+    )
+    commands.add_parser("status", help="which assets are stale and why")
+    dev_parser = commands.add_parser("dev", help="start the web UI and the daemon on 127.0.0.1")
+    dev_parser.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # two torch threads on two busy cores ran 20x slower
+    home = dagster_home()
+    if args.command == "dev":
+        return dev(args.port, home)
+    from llm_pipeline.defs.project import ProjectFileError
+
+    try:
+        if args.command == "run":
+            return run(args.select)
+        return status()
+    except ProjectFileError as error:
+        print(f"llm-pipeline: {error}", file=sys.stderr)
+        return 2
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME, set to .dagster_home/ at the repository root when unset, with an instance config."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and INSTANCE_CONFIG.is_file():
+        shutil.copy(INSTANCE_CONFIG, home / "dagster.yaml")
+    return home
+
+
+def pipeline_job():
+    """The job of every asset (a selection runs a subset of it); reconstructable by module path,
+    so each step's process loads the same definitions."""
+    from llm_pipeline.definitions import defs
+    from llm_pipeline.defs.jobs import fine_tune_job
+
+    return defs.resolve_job_def(fine_tune_job.name)
+
+
+def run(select: str) -> int:
+    import dagster as dg
+
+    from llm_pipeline.definitions import defs, project
+    from llm_pipeline.run_summary import summary_text
+
+    graph = defs.resolve_asset_graph()
+    selection = dg.AssetSelection.from_coercible(select.split(","))
+    keys = selection.resolve(graph)
+    if not keys:
+        print(f"llm-pipeline: the selection {select!r} names no asset", file=sys.stderr)
+        return 2
+    print(f"project file: {project.describe()}\ndata directory: {project.data_dir}")
+    print(f"materializing {len(keys)} assets: {', '.join(sorted(key.to_user_string() for key in keys))}", flush=True)
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(
+            dg.reconstructable(pipeline_job),
+            instance=instance,
+            asset_selection=sorted(keys),
+            # Dagster's per-event DEBUG lines hide the stages' own progress; INFO keeps those.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
+        materialized = {
+            event.asset_key: {key: value.value for key, value in event.materialization.metadata.items()}
+            for event in result.get_asset_materialization_events()
+        }
+        checks = [
+            (check.check_name, check.passed, check.severity.value) for check in result.get_asset_check_evaluations()
+        ]
+        stages = [
+            (key.to_user_string(), materialized.get(key))
+            for key in graph.toposorted_asset_keys
+            if key in keys and graph.get(key).is_materializable
+        ]
+        print()
+        print(summary_text(result.run_id, result.success, stages, checks, str(project.data_dir)))
+    return 0 if result.success else 1
+
+
+def status() -> int:
+    import dagster as dg
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._time import get_current_datetime
+
+    from llm_pipeline.definitions import defs, project
+
+    graph = defs.resolve_asset_graph()
+    print(f"project file: {project.describe()}\ndata directory: {project.data_dir}\n")
+    with dg.DagsterInstance.get() as instance:
+        # The resolver behind the UI's "stale" badges (Dagster has no public API for it yet).
+        view = AssetGraphView(
+            temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+            instance=instance,
+            asset_graph=graph,
+        )
+        resolver = CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
+        rows = []
+        for key in graph.toposorted_asset_keys:
+            if not graph.get(key).is_materializable:
+                continue
+            state = resolver.get_status(key).value.lower()
+            causes = resolver.get_stale_root_causes(key) if state == "stale" else []
+            why = "; ".join(sorted({_cause_text(cause) for cause in causes}))
+            rows.append((key.to_user_string(), state, why))
+    width = max(len(name) for name, _, _ in rows)
+    for name, state, why in rows:
+        print(f"{name.ljust(width)}  {state}{': ' + why if why else ''}")
+    return 0
+
+
+def _cause_text(cause) -> str:
+    subject = cause.key.asset_key.to_user_string()
+    dependency = f" ({cause.dependency.asset_key.to_user_string()})" if cause.dependency else ""
+    return f"{subject}: {cause.reason}{dependency}"
+
+
+def dev(port: int, home: Path) -> int:
+    """`dagster dev` on 127.0.0.1 with the project's definitions; replaces this process."""
+    command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port), "-m", DEFINITIONS_MODULE]
+    print(f"DAGSTER_HOME={home}\n{' '.join(command)}", flush=True)
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())
