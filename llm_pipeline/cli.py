@@ -2,6 +2,7 @@
 
     llm-pipeline run [--select SELECTION]   materialize (default: everything) and print a summary
     llm-pipeline status                     which assets are stale, missing or fresh, and why
+    llm-pipeline settings [STAGE ...]       every setting with the value this project gives it, and its help
     llm-pipeline dev [--port 3000]          the web UI and the daemon on 127.0.0.1
 
 The Dagster instance is $DAGSTER_HOME, else .dagster_home/ at the repository root, created
@@ -32,18 +33,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--select", default="*", help="Dagster asset selection, e.g. 'filtered*' or 'plaintext,filtered' (default: *)"
     )
     commands.add_parser("status", help="which assets are stale and why")
+    settings_parser = commands.add_parser(
+        "settings", help="every setting with its value in this project and its help, as YAML"
+    )
+    settings_parser.add_argument("stages", nargs="*", help="the sections to print (default: all)")
     dev_parser = commands.add_parser("dev", help="start the web UI and the daemon on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # two torch threads on two busy cores ran 20x slower
     home = dagster_home()
-    if args.command == "dev":
-        return dev(args.port, home)
-    from llm_pipeline.defs.project import ProjectFileError
+    from llm_pipeline.defs.project import ProjectFileError, load_project
 
     try:
+        if args.command == "dev":
+            load_project()  # a bad file is reported here, not as a code location that fails to load
+            return dev(args.port, home)
         if args.command == "run":
             return run(args.select)
+        if args.command == "settings":
+            return settings(args.stages)
         return status()
     except ProjectFileError as error:
         print(f"llm-pipeline: {error}", file=sys.stderr)
@@ -126,13 +134,23 @@ def status() -> int:
             asset_graph=graph,
         )
         resolver = CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
-        rows = []
+        rows, states = [], {}
         for key in graph.toposorted_asset_keys:
             if not graph.get(key).is_materializable:
                 continue
             state = resolver.get_status(key).value.lower()
             causes = resolver.get_stale_root_causes(key) if state == "stale" else []
             why = "; ".join(sorted({_cause_text(cause) for cause in causes}))
+            # Dagster calls an asset fresh until its own inputs change; one built on a stale or
+            # missing input will be rebuilt after it, which is what a person asks `status` about.
+            behind = sorted(
+                parent.to_user_string()
+                for parent in graph.get(key).parent_keys
+                if states.get(parent, "fresh") != "fresh"
+            )
+            if state == "fresh" and behind:
+                state, why = "stale", f"built on {', '.join(behind)}, which will be rebuilt first"
+            states[key] = state
             rows.append((key.to_user_string(), state, why))
     width = max(len(name) for name, _, _ in rows)
     for name, state, why in rows:
@@ -144,6 +162,28 @@ def _cause_text(cause) -> str:
     subject = cause.key.asset_key.to_user_string()
     dependency = f" ({cause.dependency.asset_key.to_user_string()})" if cause.dependency else ""
     return f"{subject}: {cause.reason}{dependency}"
+
+
+def settings(stages: Sequence[str]) -> int:
+    """The project's settings, complete and commented: what a project file may set, and to what."""
+    from llm_pipeline.defs.project import EXCLUDED_FIELDS, STAGE_SETTINGS, load_project
+    from llm_pipeline.setting import documented_yaml
+
+    unknown = [stage for stage in stages if stage not in STAGE_SETTINGS]
+    if unknown:
+        print(
+            f"llm-pipeline: no section {', '.join(unknown)}; the sections are {', '.join(STAGE_SETTINGS)}",
+            file=sys.stderr,
+        )
+        return 2
+    project = load_project()
+    print(f"# The settings of {project.describe()}, every key with its value and help.")
+    print(f"data_dir: {project.data_dir}")
+    for stage in stages or STAGE_SETTINGS:
+        value = project.of(stage)
+        print(f"\n# {' '.join((type(value).__doc__ or '').split())}\n{stage}:")
+        print("\n".join(documented_yaml(value, exclude=EXCLUDED_FIELDS.get(stage, ()), indent=2)))
+    return 0
 
 
 def dev(port: int, home: Path) -> int:

@@ -48,3 +48,36 @@ def settings_of_registry(
     return dataclasses.make_dataclass(
         name, [*fields, *extra], frozen=True, namespace={"__module__": module, "__doc__": doc, **(namespace or {})}
     )
+
+
+def documented_yaml(settings: Any, exclude: tuple[str, ...] = (), indent: int = 0) -> list[str]:
+    """`settings` (a Settings instance) as YAML lines, each field under its help text as a comment:
+    a reference a user can copy into a project file."""
+    import yaml
+
+    lines = []
+    pad = " " * indent
+    for field in dataclasses.fields(settings):
+        if field.name in exclude:
+            continue
+        if help_text := " ".join(help_of(field).split()):
+            lines.append(f"{pad}# {help_text}")
+        value = getattr(settings, field.name)
+        if dataclasses.is_dataclass(value):
+            lines.append(f"{pad}{field.name}:")
+            lines.extend(documented_yaml(value, indent=indent + 2))
+            continue
+        plain = _plain(value)
+        rendered = yaml.safe_dump({field.name: plain}, default_flow_style=True, sort_keys=False, width=1000).strip()
+        lines.append(f"{pad}{rendered.removeprefix('{').removesuffix('}')}")
+    return lines
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value

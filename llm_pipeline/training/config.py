@@ -47,6 +47,8 @@ ALL_LINEAR = "all-linear"
 
 @dataclass
 class TrainingConfig:
+    """How the checkpoint is trained: method, optimizer and schedule, batches, LoRA / QLoRA, processes, memory."""
+
     # --- run paths -------------------------------------------------------------------------
     base_model: str = setting("", "Hugging Face model id or local directory of the base causal LM (and its tokenizer).")
     tokenized_path: str = setting(

@@ -1,7 +1,8 @@
 """The automation as a user runs it: a real `dagster-daemon` with the project's instance config,
 its sensors on by default, launching the runs itself: everything built on the first look, then
 one raw edit followed through the dataset to a retrained checkpoint, and an edit that the
-filters drop followed to the tokens but not to a GPU run."""
+filters drop followed to the tokens but not to a GPU run. Every run obeys the project file: a
+local base model and `method: full`, in runs a sensor and automation started."""
 
 import shutil
 import time
@@ -49,18 +50,32 @@ def materializations(instance: dg.DagsterInstance, asset: str) -> int:
     return len(instance.fetch_materializations(dg.AssetKey(asset), limit=100).records)
 
 
+def latest_metadata(instance: dg.DagsterInstance, asset: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
 def launched_by(current: list[dg.DagsterRun], sensor: str) -> list[dg.DagsterRun]:
     return [run for run in current if run.tags.get("dagster/sensor_name") == sensor]
 
 
 @pytest.mark.slow
-def test_the_daemon_builds_everything_then_follows_raw_edits(raw_data_dir, tmp_path, monkeypatch):
+def test_the_daemon_builds_everything_then_follows_raw_edits(raw_data_dir, tiny_model_dir, tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    project_file = tmp_path / "llm_pipeline.yaml"
+    project_file.write_text(
+        f"data_dir: {raw_data_dir}\n"
+        f"base_model: {{model_name_or_path: {tiny_model_dir}}}\n"
+        "splits: {validation_ratio: 0.25}\n"
+        "tokenized: {max_length: 96}\n"
+        "checkpoint: {method: full, max_steps: 8, eval_steps: 4, logging_steps: 4, learning_rate: 1.0e-3}\n"
+    )
+    monkeypatch.delenv("LLM_PIPELINE_DATA_DIR", raising=False)
     env = {
         "DAGSTER_HOME": str(home),
-        "LLM_PIPELINE_DATA_DIR": str(raw_data_dir),
+        "LLM_PIPELINE_CONFIG": str(project_file),
         "LLM_PIPELINE_SENSOR_INTERVAL": "3",
         "OMP_NUM_THREADS": "1",
     }
@@ -78,6 +93,7 @@ def test_the_daemon_builds_everything_then_follows_raw_edits(raw_data_dir, tmp_p
         )
         assert [run.job_name for run in runs(instance)] == ["fine_tune"]
         assert materializations(instance, "checkpoint") == 1
+        assert latest_metadata(instance, "base_model")["model"] == str(tiny_model_dir)
 
         # A new record: the dataset automation rebuilds the stages, then training follows.
         qa = raw_data_dir / "raw" / "jsonl" / "qa.jsonl"
@@ -94,6 +110,11 @@ def test_the_daemon_builds_everything_then_follows_raw_edits(raw_data_dir, tmp_p
         assert materializations(instance, "tokenized") == 2 and materializations(instance, "checkpoint") == 2
         training_run = launched_by(runs(instance), "training_automation")[0]
         assert training_run.tags.get("llm_pipeline/gpu") == "true"
+        # The run automation started used the file: its base model, full fine-tuning, its step count.
+        checkpoint = latest_metadata(instance, "checkpoint")
+        assert checkpoint["base_model"] == str(tiny_model_dir) and checkpoint["method"] == "full"
+        assert checkpoint["global_steps"] == 8 and checkpoint["reused"] is False
+        assert "project_file_overrides" not in checkpoint
 
         # An edit the filters drop (an exact duplicate of a kept record): the dataset stages run
         # again, the tokens come out the same, and no GPU run starts.

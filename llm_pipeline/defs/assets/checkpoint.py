@@ -109,6 +109,7 @@ def checkpoint_asset(project_settings: TrainingConfig) -> dg.AssetsDefinition:
             metadata={
                 **metadata,
                 "reused": dg.MetadataValue.bool(finished is not None),
+                "base_model": dg.MetadataValue.text(training.base_model),
                 **curve_metadata(metadata["learning_curve"].value, training.method),
                 "memory_estimate_vs_peak": dg.MetadataValue.md(memory_markdown(metadata)),
                 **overrides_metadata(overrides),
