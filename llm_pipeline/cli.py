@@ -140,7 +140,7 @@ def status() -> int:
                 continue
             state = resolver.get_status(key).value.lower()
             causes = resolver.get_stale_root_causes(key) if state == "stale" else []
-            why = "; ".join(sorted({_cause_text(cause) for cause in causes}))
+            why = "; ".join(sorted({_cause_text(key, cause) for cause in causes}))
             # Dagster calls an asset fresh until its own inputs change; one built on a stale or
             # missing input will be rebuilt after it, which is what a person asks `status` about.
             behind = sorted(
@@ -158,10 +158,13 @@ def status() -> int:
     return 0
 
 
-def _cause_text(cause) -> str:
-    subject = cause.key.asset_key.to_user_string()
+def _cause_text(key, cause) -> str:
+    reason = cause.reason
+    if "code version" in reason:
+        reason += " (its code or its section of the project file changed)"
+    subject = cause.key.asset_key
     dependency = f" ({cause.dependency.asset_key.to_user_string()})" if cause.dependency else ""
-    return f"{subject}: {cause.reason}{dependency}"
+    return f"{reason}{dependency}" if subject == key else f"{subject.to_user_string()} {reason}{dependency}"
 
 
 def settings(stages: Sequence[str]) -> int:
