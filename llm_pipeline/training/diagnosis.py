@@ -25,6 +25,7 @@ All comparisons are relative to the loss level, so they hold for any vocabulary 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ UNDERFIT = "underfit"
 OVERFIT = "overfit"
 WELL_FIT = "well-fit"
 INSUFFICIENT = "insufficient data"
+DIVERGED = "diverged"
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,23 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
     summary = dict(
         best_step=best_step, best_eval_loss=best_eval, final_train_loss=final_train, final_eval_loss=final_eval, gap=gap
     )
+
+    non_finite = [
+        (kind, step, loss)
+        for kind, points in (("training", train), ("validation", evals))
+        for step, loss in points
+        if not math.isfinite(loss)
+    ]
+    if non_finite:
+        kind, step, loss = non_finite[0]
+        return Diagnosis(
+            DIVERGED,
+            [
+                f"the {kind} loss is {loss} at step {step}: the model's weights are no longer numbers",
+                "lower the learning rate, lengthen the warmup or clip gradients (max_grad_norm)",
+            ],
+            **summary,
+        )
 
     if len(train) < MIN_TRAIN_POINTS or len(evals) < MIN_EVAL_POINTS:
         return Diagnosis(

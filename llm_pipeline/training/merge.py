@@ -55,8 +55,11 @@ def _merge_adapter(adapter_dir: Path, base_model: str, out_dir: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from llm_pipeline.training.finite import require_finite_parameters
+
     base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    require_finite_parameters(merged, "the merged model")
     merged.config.use_cache = True  # training turned the KV cache off; generation wants it
     merged.save_pretrained(str(out_dir))
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))

@@ -32,13 +32,17 @@ from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, pr
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
-from llm_pipeline.training.reporters import Reporter, default_reporter
+from llm_pipeline.training.finite import NonFiniteTrainingError, require_finite_parameters, with_finite_loss
+from llm_pipeline.training.memory import MemoryPlanError
+from llm_pipeline.training.reporters import Reporter, default_reporter, is_main_process
 
 MODEL_COLUMNS = ("input_ids", "attention_mask", "labels")
 PACKED_MODEL_COLUMNS = ("input_ids", "position_ids", "labels")
 FINAL_DIR_NAME = "final"
 SUMMARY_FILE = "training_summary.json"
 """Saved with the final model: the final report, for the model card of the merged model."""
+FAILURE_FILE = "training_failure.json"
+"""Written to `output_dir` when the trainer fails: the error's first line and whether a retry could help."""
 TENSORBOARD_DIR_NAME = "tensorboard"
 
 # The keys of the final report, in the order a person reads them.
@@ -63,6 +67,7 @@ METADATA_KEYS = (
     "parallelism",
     "device",
     "run_fingerprint",
+    "effective_batch_rows",
 )
 
 
@@ -107,6 +112,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
             "fsdp shards the model over CUDA devices; on a machine without GPUs the processes can only run DDP: set fsdp: false"
         )
     args = training_arguments(config, precision, cuda)  # joins the process group of a distributed launch
+    effective_batch_rows = check_accumulation(config, len(train_split), args.world_size)
 
     # One process decides (and clears stale checkpoints) first; the others then read the same answer.
     fingerprint = run_fingerprint(config)
@@ -166,6 +172,8 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
 
         def on_save(self, args, state, control, **kwargs):
             trainer.accelerator.wait_for_everyone()
+            if not trainer.is_fsdp_enabled:  # every process holds the same weights: each finds the same answer
+                require_finite_parameters(trainer.model, f"checkpoint-{state.global_step}")
             if state.is_world_process_zero:
                 mark_complete(output_dir / f"checkpoint-{state.global_step}", state.global_step)
             trainer.accelerator.wait_for_everyone()
@@ -173,7 +181,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     callbacks = [ReportingCallback(), CompletionMarkerCallback()]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = Trainer(
+    trainer = with_finite_loss(Trainer)(
         model=model,
         args=args,
         data_collator=collator,
@@ -225,7 +233,10 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         "device": _describe_device(trainer.args.device),
         # What a later run compares to reuse this finished model instead of training again.
         "run_fingerprint": fingerprint,
+        "effective_batch_rows": effective_batch_rows,
     }
+    if not trainer.is_fsdp_enabled:
+        require_finite_parameters(trainer.model, "the final model")
     model_path = _save_final(trainer, tokenizer, output_dir, metadata)
     if trainer.is_world_process_zero():
         reporter.final(metadata)
@@ -237,6 +248,20 @@ def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
     if kept_best and state.best_metric is not None:
         return float(state.best_metric)
     return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def check_accumulation(config: TrainingConfig, train_rows: int, processes: int) -> int:
+    """The rows of one optimizer step; refuse an accumulation longer than an epoch, which the
+    Trainer would cap silently (one step per epoch on a smaller batch than configured)."""
+    rows_per_batch = config.per_device_train_batch_size * processes
+    batches_per_epoch = max(1, math.ceil(train_rows / rows_per_batch))
+    if config.gradient_accumulation_steps > batches_per_epoch:
+        raise ValueError(
+            f"gradient_accumulation_steps {config.gradient_accumulation_steps} is more than the {batches_per_epoch} "
+            f"batches of one epoch ({train_rows} training rows, {rows_per_batch} rows per batch): the effective batch "
+            f"would be capped at {train_rows} rows; lower gradient_accumulation_steps or per_device_train_batch_size"
+        )
+    return rows_per_batch * config.gradient_accumulation_steps
 
 
 def training_arguments(config: TrainingConfig, precision: str, cuda: bool):
@@ -413,14 +438,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="path of a TrainingConfig JSON file")
     arguments = parser.parse_args(argv)
     config = TrainingConfig.from_json(arguments.config).validate()
+    failure_file = Path(config.output_dir) / FAILURE_FILE
+    failure_file.unlink(missing_ok=True)
     reporter = default_reporter()
     try:
         run_training(config, reporter)
     except BaseException as error:
+        if is_main_process() and isinstance(error, Exception):
+            write_failure(failure_file, error)
         reporter.close(error)
         raise
     reporter.close()
     return 0
+
+
+# Errors that a second launch with the same config would meet again: not worth a retry.
+DETERMINISTIC_ERRORS = (ValueError, TypeError, NonFiniteTrainingError, MemoryPlanError, FileNotFoundError)
+
+
+def write_failure(path: Path, error: Exception) -> None:
+    """Why the trainer failed, for the step that launched it: the first line of the error, and
+    whether launching again could help (a crash could; a bad setting or a diverged run could not)."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    payload = {
+        "error": f"{type(error).__name__}: {first_line}",
+        "retry": not isinstance(error, DETERMINISTIC_ERRORS),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+    staging.replace(path)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 and the checkpoint asset refusing a bad config before it launches anything, without retries."""
 
 import dataclasses
+import shutil
 import sys
 import textwrap
 
@@ -199,3 +200,25 @@ def test_a_failed_launch_is_retried_by_the_same_policy(tmp_path):
     result = checkpoint_run(tmp_path, {"max_steps": 1}, launcher, raise_on_error=False)
     assert not result.success
     assert step_attempts(result) == 1 + TRAINING_RETRY_POLICY.max_retries
+
+
+@pytest.mark.slow
+def test_a_diverged_run_fails_the_step_once_with_the_trainers_own_message(tmp_path, tiny_model_dir, tiny_tokenized_dir):
+    # A real launch that fails the same way every time: the step's failure is the trainer's first
+    # error line, and the retry policy is not spent on it.
+    write_model_ref(tmp_path / "models", str(tiny_model_dir), origin="test")
+    shutil.copytree(tiny_tokenized_dir, tmp_path / "tokenized")
+    config = {"method": "full", "learning_rate": 1e9, "warmup_steps": 0, "max_steps": 8, "logging_steps": 1}
+    result = dg.materialize(
+        [checkpoint],
+        run_config=dg.RunConfig(ops={"checkpoint": {"config": config}}),
+        resources=local_resources(tmp_path),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("training failed: NonFiniteTrainingError: the training loss is ")
+    assert "learning rate (1e+09) is too high" in description
+    assert step_attempts(result) == 1
+    assert not (tmp_path / "models" / CHECKPOINT_DIR_NAME / "final").exists()

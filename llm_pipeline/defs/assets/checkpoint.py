@@ -1,5 +1,6 @@
 """checkpoint: the GPU step. Training runs as its own process, launched through Dagster Pipes."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, s
 from llm_pipeline.stages.base_model.reference import read_model_ref
 from llm_pipeline.training.checkpoints import finished_run_summary, run_fingerprint
 from llm_pipeline.training.config import RUN_PATH_FIELDS, TrainingConfig
-from llm_pipeline.training.train import FINAL_DIR_NAME, SUMMARY_FILE
+from llm_pipeline.training.train import FAILURE_FILE, FINAL_DIR_NAME, SUMMARY_FILE
 
 TRAINING_GROUP = "training"
 CHECKPOINT_DIR_NAME = "checkpoint"
@@ -134,8 +135,28 @@ def launch_training(
     if context.retry_number:
         context.log.info(f"attempt {context.retry_number + 1}: the trainer resumes from its last complete checkpoint")
     context.log.info(f"launching {training.method} training: {' '.join(command)}")
-    reported = launcher.launch(context, command, env, processes=training.num_processes).get_materialize_result()
+    failure_file = output_dir / FAILURE_FILE
+    failure_file.unlink(missing_ok=True)  # only this launch's failure may speak for it
+    try:
+        reported = launcher.launch(context, command, env, processes=training.num_processes).get_materialize_result()
+    except Exception as error:
+        failure = read_failure(failure_file)
+        if failure is None:  # killed, or failed before it could say why: a retry resumes it
+            raise
+        # The trainer's own first error line, and a retry only where one could help.
+        raise dg.Failure(
+            description=f"training failed: {failure['error']}", allow_retries=bool(failure.get("retry"))
+        ) from error
     return dict(reported.metadata or {})
+
+
+def read_failure(path: Path) -> dict | None:
+    """What the trainer wrote about its failure (train.write_failure), if it wrote anything."""
+    try:
+        failure = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return failure if isinstance(failure, dict) and "error" in failure else None
 
 
 def reused_run_metadata(summary: dict) -> dict[str, dg.MetadataValue]:

@@ -12,7 +12,7 @@ from llm_pipeline.defs.metadata import (
 )
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
-from llm_pipeline.stages.tokenized.run import run
+from llm_pipeline.stages.tokenized.run import EmptyTokenizedError, run
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.version import CODE_LIBRARIES
 
@@ -35,7 +35,10 @@ def tokenized_asset(project_settings: TokenizeSettings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: tokenized_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, TokenizeSettings, project_settings)
-        result = run(data_dir.layout, settings, log=context.log.info)
+        try:
+            result = run(data_dir.layout, settings, log=context.log.info)
+        except EmptyTokenizedError as error:
+            raise dg.Failure(str(error), allow_retries=False) from error
         stats = result.stats
         return dg.MaterializeResult(
             data_version=dg.DataVersion(result.data_version),

@@ -239,6 +239,7 @@ def run(
         cache = encoding_cache(layout.cache(STAGE), tokenizer, settings)
         rows, tokenize_report = tokenize_splits(source, tokenizer, settings, cache=cache, log=log)  # saves the cache
         log(f"{cache.misses} records encoded, {cache.hits} unchanged ones read from the cache")
+        refuse_empty_splits(tokenize_report.to_dict(), target)
         report_text = json.dumps(tokenize_report.to_dict(), indent=2) + "\n"
         with atomic_dir(target) as staging:
             rows.save_to_disk(str(staging))
@@ -249,6 +250,23 @@ def run(
         result = TokenizedResult(target, version, False, cache.misses, cache.hits, json.loads(report_text))
     log(f"tokenized {result.kept} records into {result.rows} rows; dropped {result.records_in - result.kept}")
     return result
+
+
+class EmptyTokenizedError(ValueError):
+    """A split with no row left after tokenization: nothing to train or evaluate on."""
+
+
+def refuse_empty_splits(report: dict, target: Path) -> None:
+    """Fail before writing when a split came out empty, so the previous output stays in place."""
+    empty = [name for name, split in report["splits"].items() if split["rows"] == 0]
+    if not empty:
+        return
+    reasons = Counter(item["reason"] for item in report["dropped"] if item["split"] in empty)
+    why = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common()) or "the split was empty"
+    raise EmptyTokenizedError(
+        f"no row left in the {' and '.join(empty)} split after tokenization ({why}); the previous output in "
+        f"{target} is kept. Raise max_length, or set overlength: truncate, or check the split."
+    )
 
 
 def _rejection(dropped: DroppedRecord) -> Rejection:

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
-from llm_pipeline.training.diagnosis import INSUFFICIENT, OVERFIT, UNDERFIT, WELL_FIT, diagnose
+from llm_pipeline.training.diagnosis import DIVERGED, INSUFFICIENT, OVERFIT, UNDERFIT, WELL_FIT, diagnose
+from llm_pipeline.training.finite import NonFiniteTrainingError, non_finite_parameters, require_finite_parameters
 from llm_pipeline.training.plot import png_markdown, render_curve_png
 
 STEPS = list(range(10, 310, 10))  # 30 logging steps
@@ -104,3 +105,24 @@ def test_plot_is_a_png_and_embeds_as_markdown():
     assert markdown.startswith("![learning curve](data:image/png;base64,")
     assert base64.b64decode(markdown.split(",", 1)[1].rstrip(")")) == png
     assert render_curve_png([], "empty").startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_curve_with_a_non_finite_loss_is_diverged_never_well_fit(bad):
+    curve = [CurvePoint(step, 2.0 - step / 100, 2.1 - step / 100 if step % 2 == 0 else None) for step in range(1, 40)]
+    curve[20] = CurvePoint(21, bad, None)
+    diagnosis = diagnose(curve)
+    assert diagnosis.verdict == DIVERGED
+    assert f"the training loss is {bad} at step 21" in diagnosis.reasons[0]
+
+
+def test_non_finite_weights_are_named():
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    assert non_finite_parameters(model) == []
+    with torch.no_grad():
+        model[1].bias[0] = math.nan
+    assert non_finite_parameters(model) == ["1.bias"]
+    with pytest.raises(NonFiniteTrainingError, match="the final model: non-finite weights in 1.bias"):
+        require_finite_parameters(model, "the final model")

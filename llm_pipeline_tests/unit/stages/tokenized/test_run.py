@@ -6,7 +6,7 @@ import datasets
 import pytest
 
 from llm_pipeline.stages.base_model.reference import write_model_ref
-from llm_pipeline.stages.tokenized.run import REPORT_FILE, run
+from llm_pipeline.stages.tokenized.run import REPORT_FILE, EmptyTokenizedError, run
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.token_rows import DATA_VERSION_FILE
@@ -103,3 +103,16 @@ def test_records_read_from_the_encoding_cache_count_as_done(layout):
     run(layout, settings, log=messages.append)
     total = len(tiny_splits()["train"])
     assert any(message.startswith(f"tokenize train: encoded {total} of {total} records (100%)") for message in messages)
+
+
+def test_a_run_that_keeps_no_row_of_a_split_fails_and_leaves_the_previous_output(layout):
+    good = run(layout, TokenizeSettings(max_length=64))
+    with pytest.raises(
+        EmptyTokenizedError,
+        match=r"no row left in the train and validation split after tokenization \(\d+ record_over_max_length",
+    ) as error:
+        run(layout, TokenizeSettings(max_length=2, packing=False, overlength="drop"))
+    assert "the previous output" in str(error.value)
+    assert (layout.stage("tokenized") / DATA_VERSION_FILE).read_text().strip() == good.data_version
+    saved = datasets.load_from_disk(str(layout.stage("tokenized")))
+    assert sum(len(split) for split in saved.values()) == good.rows
