@@ -4,6 +4,7 @@ Both run the same command through Dagster Pipes, so the trainer reports its lear
 final metrics the same way wherever it runs; the checkpoint asset only sees `TrainingLauncher`.
 """
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
@@ -11,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from llm_pipeline.storage.layout import DATA_DIR_ENV
+from llm_pipeline.training.guard import STEP_PID_ENV
 
 DATA_VOLUME = "data"
 SHM_VOLUME = "dshm"
@@ -33,8 +35,10 @@ class SubprocessTrainingLauncher(TrainingLauncher):
     def launch(
         self, context: dg.AssetExecutionContext, command: Sequence[str], env: Mapping[str, str], processes: int = 1
     ) -> dg.PipesClientCompletedInvocation:
-        # The processes share this machine's devices; accelerate launch starts them.
-        return dg.PipesSubprocessClient().run(context=context, command=list(command), env=dict(env))
+        # The processes share this machine's devices; accelerate launch starts them. The trainer
+        # watches this step's pid and ends itself when the step is gone (training/guard.py).
+        env = {**env, STEP_PID_ENV: str(os.getpid())}
+        return dg.PipesSubprocessClient().run(context=context, command=list(command), env=env)
 
 
 class Toleration(dg.Config):

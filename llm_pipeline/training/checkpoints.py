@@ -54,23 +54,33 @@ def checkpoint_step(path: Path) -> int | None:
     return int(match.group(1)) if match and path.is_dir() else None
 
 
-def mark_complete(checkpoint_dir: Path, step: int) -> None:
-    """Write the marker last, through a rename, so it exists only in a finished checkpoint."""
+def mark_complete(checkpoint_dir: Path, step: int, fingerprint: str) -> None:
+    """Write the marker last, through a rename, so it exists only in a finished checkpoint; it names
+    the run that wrote it, so a trainer of another run (one left running, say) is never resumed from."""
     staging = checkpoint_dir / f".{COMPLETE_MARKER}.tmp"
-    staging.write_text(json.dumps({"step": step}) + "\n", encoding="utf-8")
+    staging.write_text(json.dumps({"step": step, "fingerprint": fingerprint}) + "\n", encoding="utf-8")
     staging.replace(checkpoint_dir / COMPLETE_MARKER)
 
 
-def complete_checkpoints(output_dir: Path) -> list[Path]:
-    """Complete checkpoints in `output_dir`, oldest first."""
+def complete_checkpoints(output_dir: Path, fingerprint: str | None = None) -> list[Path]:
+    """Complete checkpoints in `output_dir`, oldest first; with `fingerprint`, only that run's."""
     if not output_dir.is_dir():
         return []
     found = [(step, path) for path in output_dir.iterdir() if (step := checkpoint_step(path)) is not None]
-    return [path for step, path in sorted(found) if (path / COMPLETE_MARKER).is_file()]
+    marked = [(path, marker_fingerprint(path)) for _, path in sorted(found)]
+    return [path for path, run in marked if run and (fingerprint is None or run == fingerprint)]
 
 
-def last_complete_checkpoint(output_dir: Path) -> Path | None:
-    complete = complete_checkpoints(output_dir)
+def marker_fingerprint(checkpoint_dir: Path) -> str | None:
+    """The run fingerprint in a checkpoint's completion marker; None when it has no readable marker."""
+    try:
+        return str(json.loads((checkpoint_dir / COMPLETE_MARKER).read_text(encoding="utf-8")).get("fingerprint", ""))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def last_complete_checkpoint(output_dir: Path, fingerprint: str | None = None) -> Path | None:
+    complete = complete_checkpoints(output_dir, fingerprint)
     return complete[-1] if complete else None
 
 
@@ -88,9 +98,9 @@ def prepare_output_dir(output_dir: Path, fingerprint: str, resume: bool) -> Path
     checkpoints = [path for path in output_dir.iterdir() if checkpoint_step(path) is not None]
     if resume and previous == fingerprint:
         for path in checkpoints:
-            if not (path / COMPLETE_MARKER).is_file():
+            if marker_fingerprint(path) != fingerprint:  # half-written, or another run's
                 shutil.rmtree(path, ignore_errors=True)
-        return last_complete_checkpoint(output_dir)
+        return last_complete_checkpoint(output_dir, fingerprint)
     for path in checkpoints:
         shutil.rmtree(path, ignore_errors=True)
     staging = output_dir / f".{RUN_FILE}.tmp"

@@ -33,6 +33,7 @@ from llm_pipeline.training.collate import PackedCollator, PadCollator, check_pac
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
 from llm_pipeline.training.finite import NonFiniteTrainingError, require_finite_parameters, with_finite_loss
+from llm_pipeline.training.guard import end_when_step_ends, hold_output_folder
 from llm_pipeline.training.memory import MemoryPlanError
 from llm_pipeline.training.reporters import Reporter, default_reporter, is_main_process
 
@@ -175,7 +176,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
             if not trainer.is_fsdp_enabled:  # every process holds the same weights: each finds the same answer
                 require_finite_parameters(trainer.model, f"checkpoint-{state.global_step}")
             if state.is_world_process_zero:
-                mark_complete(output_dir / f"checkpoint-{state.global_step}", state.global_step)
+                mark_complete(output_dir / f"checkpoint-{state.global_step}", state.global_step, fingerprint)
             trainer.accelerator.wait_for_everyone()
 
     callbacks = [ReportingCallback(), CompletionMarkerCallback()]
@@ -439,15 +440,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     config = TrainingConfig.from_json(arguments.config).validate()
     failure_file = Path(config.output_dir) / FAILURE_FILE
-    failure_file.unlink(missing_ok=True)
+    end_when_step_ends()  # terminated run, killed step: this trainer does not outlive it
     reporter = default_reporter()
+    lock = None
     try:
+        # One trainer per output folder, for as long as this process runs.
+        lock = hold_output_folder(Path(config.output_dir)) if is_main_process() else None
+        failure_file.unlink(missing_ok=True)
         run_training(config, reporter)
     except BaseException as error:
         if is_main_process() and isinstance(error, Exception):
             write_failure(failure_file, error)
         reporter.close(error)
         raise
+    finally:
+        if lock is not None:
+            lock.close()
     reporter.close()
     return 0
 

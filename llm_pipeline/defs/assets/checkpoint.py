@@ -44,17 +44,22 @@ def training_settings(
 
 
 def launch_command(config_path: str, num_processes: int = 1) -> list[str]:
-    """`accelerate launch` of the trainer module with this interpreter, so the venv is the same.
+    """The trainer module with this interpreter (so the venv is the same), one process, or several
+    through accelerate's multi-process launcher (torchrun underneath): one per GPU over NCCL, or
+    CPU processes over gloo when there is no GPU.
 
-    Several processes go through accelerate's multi-process launcher (torchrun underneath): one
-    per GPU over NCCL, or CPU processes over gloo when there is no GPU.
+    One process is the trainer itself, with no launcher between: the interrupt Dagster sends when
+    a run is terminated reaches the process that trains, and no trainer is left behind writing
+    checkpoints. torchrun passes it on to its workers.
     """
-    distributed = ["--multi_gpu"] if num_processes > 1 else []
+    trainer = ["-m", "llm_pipeline.training.train", "--config", config_path]
+    if num_processes == 1:
+        return [sys.executable, *trainer]
     return [
-        sys.executable, "-m", "accelerate.commands.launch", *distributed,
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
         "--num_processes", str(num_processes), "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no",
-        "-m", "llm_pipeline.training.train", "--config", config_path,
+        *trainer,
     ]  # fmt: skip
 
 

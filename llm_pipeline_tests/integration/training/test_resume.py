@@ -24,12 +24,12 @@ from llm_pipeline_tests.support import REPO_ROOT
 from llm_pipeline_tests.support.tiny import tiny_training_config
 
 
-def fake_checkpoint(output_dir: Path, step: int, complete: bool) -> Path:
+def fake_checkpoint(output_dir: Path, step: int, complete: bool, fingerprint: str = "run-a") -> Path:
     path = output_dir / f"checkpoint-{step}"
     path.mkdir(parents=True)
     (path / "trainer_state.json").write_text("{}")
     if complete:
-        mark_complete(path, step)
+        mark_complete(path, step, fingerprint)
     return path
 
 
@@ -41,6 +41,15 @@ def test_a_half_written_checkpoint_is_never_resumed_from(tmp_path):
     assert prepare_output_dir(tmp_path, "run-a", resume=True) == newest_complete
     assert not half_written.exists()  # removed, so the Trainer's rotation does not count it
     assert last_complete_checkpoint(tmp_path) == newest_complete
+
+
+def test_a_checkpoint_another_run_completed_in_this_folder_is_never_resumed_from(tmp_path):
+    # A trainer of run B left running wrote into the folder after run A took it over again.
+    prepare_output_dir(tmp_path, "run-a", resume=True)
+    own = fake_checkpoint(tmp_path, 4, complete=True)
+    foreign = fake_checkpoint(tmp_path, 210, complete=True, fingerprint="run-b")
+    assert prepare_output_dir(tmp_path, "run-a", resume=True) == own
+    assert not foreign.exists()
 
 
 def test_another_run_or_resume_off_starts_over(tmp_path):
