@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -23,17 +24,50 @@ from llm_pipeline.training.config import BOOKKEEPING_FIELDS, TrainingConfig
 
 COMPLETE_MARKER = "checkpoint_complete.json"
 RUN_FILE = "run_fingerprint.json"
+WEIGHTS_DIGEST_CACHE = ".base_weights_digest.json"
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf"}
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 
 
 def run_fingerprint(config: TrainingConfig) -> str:
-    """A hash of what decides a run's trajectory: config (bookkeeping aside), data, base model."""
+    """A hash of what decides a run's trajectory: config (bookkeeping aside), data, base model (for a
+    local one, its config and the bytes of its weights)."""
     settings = {name: value for name, value in config.to_dict().items() if name not in BOOKKEEPING_FIELDS}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(dataset_version(Path(config.tokenized_path)).encode())
     base_config = Path(config.base_model) / "config.json"
-    if base_config.is_file():  # a local model may be rebuilt under the same path
+    if base_config.is_file():  # a local model may be rebuilt or retrained under the same path
         digest.update(base_config.read_bytes())
+        digest.update(weights_digest(Path(config.base_model), Path(config.output_dir) / WEIGHTS_DIGEST_CACHE).encode())
+    return digest.hexdigest()
+
+
+def weights_digest(model_dir: Path, cache_file: Path) -> str:
+    """sha256 over the bytes of a local model's weight files, each hashed once per (size, mtime):
+    new weights under the same name and size are new weights; an unchanged 10 GB model is not
+    read again on every run (`cache_file` keeps the per-file hashes)."""
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    digest = hashlib.sha256()
+    fresh = {}
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
+        stat = path.stat()
+        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        if key not in cache:
+            file_hash = hashlib.sha256()
+            hash_file_into(file_hash, path)
+            cache[key] = file_hash.hexdigest()
+        fresh[key] = cache[key]
+        digest.update(f"{path.relative_to(model_dir)}\0{cache[key]}\n".encode())
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        staging = cache_file.with_name(f".{cache_file.name}.tmp.{os.getpid()}")
+        staging.write_text(json.dumps(fresh, indent=0) + "\n", encoding="utf-8")
+        staging.replace(cache_file)
+    except OSError:  # a read-only folder: the digest is still right, only slower next time
+        pass
     return digest.hexdigest()
 
 

@@ -42,6 +42,8 @@ PACKED_MODEL_COLUMNS = ("input_ids", "position_ids", "labels")
 FINAL_DIR_NAME = "final"
 SUMMARY_FILE = "training_summary.json"
 """Saved with the final model: the final report, for the model card of the merged model."""
+FINAL_CONFIG_FILE = "training_config.json"
+"""Saved with the final model: the TrainingConfig it was trained with (what merged_model exports it as)."""
 FAILURE_FILE = "training_failure.json"
 """Written to `output_dir` when the trainer fails: the error's first line and whether a retry could help."""
 TENSORBOARD_DIR_NAME = "tensorboard"
@@ -238,7 +240,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     }
     if not trainer.is_fsdp_enabled:
         require_finite_parameters(trainer.model, "the final model")
-    model_path = _save_final(trainer, tokenizer, output_dir, metadata)
+    model_path = _save_final(trainer, tokenizer, output_dir, metadata, config)
     if trainer.is_world_process_zero():
         reporter.final(metadata)
     return TrainingResult(metadata, curve, model_path, list(trainer.state.log_history), trainer.model)
@@ -381,8 +383,9 @@ def _load_splits(splits, path: str):
     return selected[0], selected[1]
 
 
-def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any]) -> Path:
-    """Save the model (LoRA: the adapter only), tokenizer and final report to `output_dir/final`, atomically."""
+def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any], config: TrainingConfig) -> Path:
+    """Save the model (LoRA: the adapter only), tokenizer, final report and the config that trained
+    it to `output_dir/final`, atomically: a later failed run cannot leave its config beside this model."""
     final = output_dir / FINAL_DIR_NAME
     staging = output_dir / f".{FINAL_DIR_NAME}.staging"
     if trainer.is_world_process_zero() and staging.exists():
@@ -392,6 +395,7 @@ def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(staging))
         (staging / SUMMARY_FILE).write_text(json.dumps(dict(metadata), indent=2, default=str) + "\n", encoding="utf-8")
+        config.to_json(staging / FINAL_CONFIG_FILE)
         replace_dir(staging, final)
         shutil.rmtree(staging, ignore_errors=True)  # the previous final model, swapped out
     trainer.accelerator.wait_for_everyone()

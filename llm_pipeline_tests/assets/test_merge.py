@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def test_merged_model_asset_exports_the_trained_adapter_with_a_model_card(tiny_m
     )
     config.to_json(run_dir / RUN_CONFIG_FILE)
     trained = run_training(config, MemoryReporter())
+    # A later run with other settings wrote its config, then failed: the model on disk is still this one.
+    dataclasses.replace(config, method="full", learning_rate=1e-3).to_json(run_dir / RUN_CONFIG_FILE)
 
     result = dg.materialize([merged_model], resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))})
     assert result.success

@@ -4,14 +4,14 @@ import json
 
 import dagster as dg
 
-from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE, TRAINING_GROUP
+from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, TRAINING_GROUP
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint
 from llm_pipeline.training.diagnosis import diagnose
 from llm_pipeline.training.merge import export_model, model_card
-from llm_pipeline.training.train import FINAL_DIR_NAME, SUMMARY_FILE
+from llm_pipeline.training.train import FINAL_CONFIG_FILE, FINAL_DIR_NAME, SUMMARY_FILE
 
 MERGED_DIR_NAME = "merged"
 # Upstream assets whose data versions the model card lists.
@@ -32,7 +32,8 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
     final = run_dir / FINAL_DIR_NAME
     if not (final / SUMMARY_FILE).is_file():
         raise dg.Failure(f"{final} holds no finished training run: materialize the checkpoint asset first")
-    training = TrainingConfig.from_json(run_dir / RUN_CONFIG_FILE)
+    # The config published with the model, not the run's latest: a later run that failed wrote its own.
+    training = TrainingConfig.from_json(final / FINAL_CONFIG_FILE)
     summary = json.loads((final / SUMMARY_FILE).read_text())
     diagnosis = diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict
     versions = data_versions(context.instance)

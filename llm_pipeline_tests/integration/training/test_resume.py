@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import pytest
 from llm_pipeline.training.checkpoints import (
     COMPLETE_MARKER,
     RUN_FILE,
+    WEIGHTS_DIGEST_CACHE,
     last_complete_checkpoint,
     mark_complete,
     prepare_output_dir,
+    run_fingerprint,
 )
 from llm_pipeline.training.reporters import MemoryReporter
 from llm_pipeline.training.train import run_training
@@ -130,3 +133,18 @@ def test_a_killed_trainer_resumes_from_its_last_complete_checkpoint(config, tmp_
     logged = {entry["step"] for entry in result.log_history if "loss" in entry}
     assert set(range(1, config.max_steps + 1)) <= logged  # the history before the kill came back too
     assert all((path / COMPLETE_MARKER).is_file() for path in output_dir.glob("checkpoint-*"))
+
+
+def test_new_base_weights_under_the_same_name_and_size_are_a_new_run(tiny_model_dir, tiny_tokenized_dir, tmp_path):
+    model = tmp_path / "base"
+    shutil.copytree(tiny_model_dir, model)
+    config = tiny_training_config(model, tiny_tokenized_dir, tmp_path / "run")
+    before = run_fingerprint(config)
+    assert run_fingerprint(config) == before  # unchanged files: the same run (hashes read from the cache)
+    assert (tmp_path / "run" / WEIGHTS_DIGEST_CACHE).is_file()
+
+    weights = next(model.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one byte of the last tensor: same name, same size, other weights
+    weights.write_bytes(bytes(data))
+    assert run_fingerprint(config) != before
