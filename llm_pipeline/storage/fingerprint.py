@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 
 _BLOCK = 1 << 20
+WEIGHT_SUFFIXES = frozenset({".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf"})
+"""Files that hold model weights."""
 
 
 def settings_fingerprint(*parts: object) -> str:
@@ -42,4 +45,35 @@ def file_digest(path: Path) -> str:
     """sha256 hex of a file's bytes."""
     digest = hashlib.sha256()
     hash_file_into(digest, path)
+    return digest.hexdigest()
+
+
+def weights_digest(model_dir: Path, cache_file: Path | None = None) -> str:
+    """sha256 over the bytes of a local model's weight files, each hashed once per (size, mtime):
+    new weights under the same name and size are new weights; an unchanged 10 GB model is not
+    read again on every run (`cache_file` keeps the per-file hashes)."""
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8")) if cache_file else {}
+    except (OSError, ValueError):
+        cache = {}
+    digest = hashlib.sha256()
+    fresh = {}
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
+        stat = path.stat()
+        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        if key not in cache:
+            file_hash = hashlib.sha256()
+            hash_file_into(file_hash, path)
+            cache[key] = file_hash.hexdigest()
+        fresh[key] = cache[key]
+        digest.update(f"{path.relative_to(model_dir)}\0{cache[key]}\n".encode())
+    if cache_file is None:
+        return digest.hexdigest()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        staging = cache_file.with_name(f".{cache_file.name}.tmp.{os.getpid()}")
+        staging.write_text(json.dumps(fresh, indent=0) + "\n", encoding="utf-8")
+        staging.replace(cache_file)
+    except OSError:  # a read-only folder: the digest is still right, only slower next time
+        pass
     return digest.hexdigest()

@@ -18,14 +18,13 @@ import re
 import shutil
 from pathlib import Path
 
-from llm_pipeline.storage.fingerprint import hash_file_into
+from llm_pipeline.storage.fingerprint import hash_file_into, weights_digest
 from llm_pipeline.token_rows import DATA_VERSION_FILE
 from llm_pipeline.training.config import BOOKKEEPING_FIELDS, TrainingConfig
 
 COMPLETE_MARKER = "checkpoint_complete.json"
 RUN_FILE = "run_fingerprint.json"
 WEIGHTS_DIGEST_CACHE = ".base_weights_digest.json"
-WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf"}
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -39,35 +38,6 @@ def run_fingerprint(config: TrainingConfig) -> str:
     if base_config.is_file():  # a local model may be rebuilt or retrained under the same path
         digest.update(base_config.read_bytes())
         digest.update(weights_digest(Path(config.base_model), Path(config.output_dir) / WEIGHTS_DIGEST_CACHE).encode())
-    return digest.hexdigest()
-
-
-def weights_digest(model_dir: Path, cache_file: Path) -> str:
-    """sha256 over the bytes of a local model's weight files, each hashed once per (size, mtime):
-    new weights under the same name and size are new weights; an unchanged 10 GB model is not
-    read again on every run (`cache_file` keeps the per-file hashes)."""
-    try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    digest = hashlib.sha256()
-    fresh = {}
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
-        stat = path.stat()
-        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-        if key not in cache:
-            file_hash = hashlib.sha256()
-            hash_file_into(file_hash, path)
-            cache[key] = file_hash.hexdigest()
-        fresh[key] = cache[key]
-        digest.update(f"{path.relative_to(model_dir)}\0{cache[key]}\n".encode())
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        staging = cache_file.with_name(f".{cache_file.name}.tmp.{os.getpid()}")
-        staging.write_text(json.dumps(fresh, indent=0) + "\n", encoding="utf-8")
-        staging.replace(cache_file)
-    except OSError:  # a read-only folder: the digest is still right, only slower next time
-        pass
     return digest.hexdigest()
 
 
@@ -91,9 +61,24 @@ def checkpoint_step(path: Path) -> int | None:
 def mark_complete(checkpoint_dir: Path, step: int, fingerprint: str) -> None:
     """Write the marker last, through a rename, so it exists only in a finished checkpoint; it names
     the run that wrote it, so a trainer of another run (one left running, say) is never resumed from."""
+    sync_to_disk(checkpoint_dir)  # a marker must never outlive, in a crash, the files it vouches for
     staging = checkpoint_dir / f".{COMPLETE_MARKER}.tmp"
     staging.write_text(json.dumps({"step": step, "fingerprint": fingerprint}) + "\n", encoding="utf-8")
     staging.replace(checkpoint_dir / COMPLETE_MARKER)
+
+
+def sync_to_disk(folder: Path) -> None:
+    """fsync every file under `folder`, then the folders themselves."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    for directory in [*(p for p in folder.rglob("*") if p.is_dir()), folder]:
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def complete_checkpoints(output_dir: Path, fingerprint: str | None = None) -> list[Path]:

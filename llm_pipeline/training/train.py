@@ -132,6 +132,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         # Padded positions are masked out of attention and loss, so any id works; EOS is always there.
         tokenizer.pad_token = tokenizer.eos_token
     model = build_model(config)
+    check_token_ids({"train": train_split, "validation": eval_split}, model.get_input_embeddings().num_embeddings)
     if packed:
         check_packed_isolation(model, vocab_size=min(len(tokenizer), model.config.vocab_size))
     collator = (PackedCollator if packed else PadCollator)(tokenizer.pad_token_id)
@@ -251,6 +252,21 @@ def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
     if kept_best and state.best_metric is not None:
         return float(state.best_metric)
     return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def check_token_ids(splits: Mapping[str, Any], vocab_size: int) -> None:
+    """Refuse token ids the model has no embedding for, naming the split, before an IndexError
+    deep inside the forward pass (tokens made by another tokenizer, say)."""
+    import pyarrow.compute as pc
+
+    for name, split in splits.items():
+        ids = pc.list_flatten(split.data.column("input_ids"))
+        largest = pc.max(ids).as_py() if len(ids) else None
+        if largest is not None and largest >= vocab_size:
+            raise ValueError(
+                f"the {name} split holds token id {largest}, beyond the base model's {vocab_size} embeddings: "
+                "the data was tokenized for another model; rebuild tokenized with this base model"
+            )
 
 
 def check_accumulation(config: TrainingConfig, train_rows: int, processes: int) -> int:

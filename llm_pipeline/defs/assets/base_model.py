@@ -7,6 +7,7 @@ from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
 from llm_pipeline.stages.base_model.run import run
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
+from llm_pipeline.stages.base_model.weights import BaseModelError
 
 MODEL_GROUP = "model"
 STAGE_MODULE = "llm_pipeline.stages.base_model.run"
@@ -27,7 +28,10 @@ def base_model_asset(project_settings: BaseModelSettings) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, config: base_model_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, BaseModelSettings, project_settings)
-        result = run(data_dir.layout, settings, log=context.log.info)
+        try:
+            result = run(data_dir.layout, settings, log=context.log.info)
+        except BaseModelError as error:
+            raise dg.Failure(str(error), allow_retries=False) from error
         if result.built_locally:
             metadata = {
                 "model": dg.MetadataValue.path(result.model),

@@ -10,6 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from llm_pipeline.storage.fingerprint import weights_digest
+
 REF_FILE = "base_model.json"
 
 
@@ -30,7 +32,7 @@ def read_model_ref(models_dir: Path) -> str:
 
 
 # Files whose bytes decide the model's behaviour and are small enough to hash on every run;
-# weight files enter by name and size (hashing many gigabytes each run would dominate it).
+# weight files enter through storage.fingerprint.weights_digest, each hashed once per size and mtime.
 _HASHED_FILES = (
     "config.json",
     "generation_config.json",
@@ -39,14 +41,14 @@ _HASHED_FILES = (
     "special_tokens_map.json",
     "tokenizer.model",
 )
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 
 
-def model_version(name_or_path: str, revision: str = "") -> str:
+def model_version(name_or_path: str, revision: str = "", cache_file: Path | None = None) -> str:
     """A data version of a base model: stable while the model is the same, new when it changes.
 
-    A local directory: its config and tokenizer files' bytes and its weight files' names and
-    sizes. A hub id: the id and the resolved commit (`revision`) when known.
+    A local directory: its config and tokenizer files' bytes and its weight files' bytes (hashed
+    once per size and mtime when `cache_file` keeps them). A hub id: the id and the resolved
+    commit (`revision`) when known.
     """
     digest = hashlib.sha256(name_or_path.encode("utf-8") + b"\0" + revision.encode("utf-8"))
     directory = Path(name_or_path)
@@ -54,6 +56,5 @@ def model_version(name_or_path: str, revision: str = "") -> str:
         for path in sorted(directory.iterdir()):
             if path.name in _HASHED_FILES:
                 digest.update(path.name.encode() + b"\0" + path.read_bytes())
-            elif path.suffix in _WEIGHT_SUFFIXES:
-                digest.update(f"{path.name}\0{path.stat().st_size}".encode())
+        digest.update(weights_digest(directory, cache_file).encode())
     return digest.hexdigest()[:16]

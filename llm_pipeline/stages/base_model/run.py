@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 from llm_pipeline.stages.base_model.reference import model_version, write_model_ref
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
+from llm_pipeline.stages.base_model.weights import check_local_model
 from llm_pipeline.stages.splits.assign import TRAIN
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records
 
+WEIGHTS_DIGEST_CACHE = ".weights_digest.json"
+"""Per-file hashes of a local base model's weights (storage.fingerprint.weights_digest), kept in models/."""
 TINY_DIR = "base"
 """The folder under models/ that holds the locally built tiny model."""
 CONFIGURED_ORIGIN = "configured"
@@ -45,10 +48,12 @@ def run(
     settings = settings or BaseModelSettings()
     if settings.model_name_or_path:
         name = settings.model_name_or_path
+        check_local_model(name)
         model_config = AutoConfig.from_pretrained(name)
         tokenizer = AutoTokenizer.from_pretrained(name)
         write_model_ref(layout.models, name, origin=CONFIGURED_ORIGIN)
-        version = model_version(name, getattr(model_config, "_commit_hash", None) or "")
+        revision = getattr(model_config, "_commit_hash", None) or ""
+        version = model_version(name, revision, cache_file=layout.models / WEIGHTS_DIGEST_CACHE)
         origin = CONFIGURED_ORIGIN
     else:
         from llm_pipeline.stages.base_model.tiny import build_tiny_base_model

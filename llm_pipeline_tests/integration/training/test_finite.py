@@ -62,3 +62,20 @@ def test_an_accumulation_longer_than_an_epoch_is_refused(tiny_model_dir, tiny_to
     )
     with pytest.raises(ValueError, match="gradient_accumulation_steps 1000 is more than the"):
         run_training(config, MemoryReporter())
+
+
+def test_token_ids_beyond_the_models_vocabulary_are_refused_by_name(tiny_model_dir, tiny_tokenized_dir, tmp_path):
+    import datasets
+
+    splits = datasets.load_from_disk(str(tiny_tokenized_dir))
+
+    def corrupt(row, index):
+        if index == 0:
+            row["input_ids"] = [999_999, *row["input_ids"][1:]]
+        return row
+
+    splits["validation"] = splits["validation"].map(corrupt, with_indices=True)
+    splits.save_to_disk(str(tmp_path / "tokenized"))
+    config = tiny_training_config(tiny_model_dir, tmp_path / "tokenized", tmp_path / "run", max_steps=2)
+    with pytest.raises(ValueError, match="the validation split holds token id 999999, beyond the base model's"):
+        run_training(config, MemoryReporter())

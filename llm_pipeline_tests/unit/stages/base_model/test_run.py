@@ -1,9 +1,14 @@
 """The base_model stage's run: a tiny model built from the training split, or a configured one named."""
 
+import shutil
+
+import pytest
+
 from llm_pipeline.records import Record
 from llm_pipeline.stages.base_model.reference import model_version, read_model_ref
 from llm_pipeline.stages.base_model.run import CONFIGURED_ORIGIN, run
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
+from llm_pipeline.stages.base_model.weights import BaseModelError
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import save_records
 from llm_pipeline_tests.support.tiny import SENTENCES
@@ -31,3 +36,29 @@ def test_a_configured_model_is_named_not_built(tmp_path, tiny_model_dir):
     assert not result.built_locally and result.origin == CONFIGURED_ORIGIN
     assert read_model_ref(layout.models) == str(tiny_model_dir) and not (layout.models / "base").exists()
     assert result.data_version == model_version(str(tiny_model_dir))
+
+
+def test_a_local_model_that_does_not_exist_is_named_as_a_path(tmp_path):
+    with pytest.raises(BaseModelError, match="'/models/absent': no such folder"):
+        run(DataLayout(tmp_path), BaseModelSettings(model_name_or_path="/models/absent"))
+
+
+def test_truncated_weights_fail_here_not_in_the_trainer(tmp_path, tiny_model_dir):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    weights = next(model.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(BaseModelError, match=r"model.safetensors: truncated: [\d,]+ bytes, its header describes"):
+        run(DataLayout(tmp_path / "data"), BaseModelSettings(model_name_or_path=str(model)))
+
+
+def test_new_weights_under_the_same_name_and_size_are_a_new_data_version(tmp_path, tiny_model_dir):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    layout = DataLayout(tmp_path / "data")
+    before = run(layout, BaseModelSettings(model_name_or_path=str(model))).data_version
+    weights = next(model.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    assert run(layout, BaseModelSettings(model_name_or_path=str(model))).data_version != before
