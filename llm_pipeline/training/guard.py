@@ -1,9 +1,9 @@
 """One trainer per checkpoint folder, and none outliving its run.
 
-A trainer whose Dagster step is gone (the run was terminated, the step process killed) would go
-on writing checkpoints that the next run, with other settings, might resume from. So the local
-launcher tells the trainer which process launched it and the trainer ends itself soon after that
-process is gone; and the trainer holds an exclusive lock on its output folder for as long as it
+A trainer whose Dagster step is gone (the run was terminated, the step process killed) or whose
+launcher was killed would go on writing checkpoints that the next run, with other settings, might
+resume from. So the trainer watches its parent, and the step the local launcher names, and ends
+itself soon after either is gone; and the trainer holds an exclusive lock on its output folder for as long as it
 runs, so a second trainer on the same folder fails at once, naming the first.
 """
 
@@ -36,23 +36,31 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def end_when_step_ends(environ=os.environ, poll_seconds: float = POLL_SECONDS) -> threading.Thread | None:
-    """If `STEP_PID_ENV` names the launching step, watch it from a daemon thread and interrupt this
-    process (SIGINT: the Trainer stops as on Ctrl-C) once it is gone, then kill it if it lingers."""
+def end_when_step_ends(environ=os.environ, poll_seconds: float = POLL_SECONDS) -> threading.Thread:
+    """Watch, from a daemon thread, the process that launched this trainer: this process's parent
+    (a killed launcher leaves its workers to init), and the Dagster step `STEP_PID_ENV` names
+    when set. Once either is gone, interrupt this process (SIGINT: the Trainer stops as on Ctrl-C),
+    then kill it if it lingers."""
     value = environ.get(STEP_PID_ENV, "")
-    if not value.isdigit():
+    step = int(value) if value.isdigit() else None
+    parent = os.getppid()
+
+    def gone() -> str | None:
+        if os.getppid() != parent:
+            return f"the process that launched this trainer (pid {parent}) is gone"
+        if step is not None and not process_alive(step):
+            return f"the Dagster step (pid {step}) that launched this trainer is gone"
         return None
-    step = int(value)
 
     def watch() -> None:
-        while process_alive(step):
+        while (reason := gone()) is None:
             time.sleep(poll_seconds)
-        print(f"the Dagster step (pid {step}) that launched this trainer is gone: stopping", flush=True)
+        print(f"{reason}: stopping", flush=True)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(30)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    thread = threading.Thread(target=watch, name="end-when-step-ends", daemon=True)
+    thread = threading.Thread(target=watch, name="end-when-launcher-ends", daemon=True)
     thread.start()
     return thread
 

@@ -72,6 +72,7 @@ def test_an_interrupt_ends_every_training_process(tiny_model_dir, tiny_tokenized
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+        training: set[int] = set()
         try:
             deadline = time.monotonic() + 240
             while "step 3 of" not in log.read_text() and launched.poll() is None and time.monotonic() < deadline:
@@ -88,7 +89,7 @@ def test_an_interrupt_ends_every_training_process(tiny_model_dir, tiny_tokenized
                 time.sleep(0.2)
             assert alive(training) == set(), log.read_text()[-3000:]
         finally:
-            for pid in alive(descendants(launched.pid) | training if "training" in locals() else set()):
+            for pid in alive(descendants(launched.pid) | training):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -131,3 +132,39 @@ def test_a_trainer_whose_step_is_gone_ends_itself(tiny_model_dir, tiny_tokenized
             for process in (trainer, step):
                 if process.poll() is None:
                     process.kill()
+
+
+def test_the_workers_of_a_killed_launcher_end_themselves(tiny_model_dir, tiny_tokenized_dir, tmp_path):
+    # SIGKILL leaves torchrun no chance to pass anything on: its workers notice they were orphaned.
+    config = tiny_training_config(
+        tiny_model_dir, tiny_tokenized_dir, tmp_path / "run", max_steps=100_000, logging_steps=1,
+        eval_steps=100_000, save_steps=100_000, num_processes=2, memory_preflight=False,
+    )  # fmt: skip
+    config_path = config.to_json(tmp_path / "config.json")
+    log = tmp_path / "trainer.log"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DAGSTER_PIPES")}
+    training: set[int] = set()
+    with log.open("w") as output:
+        launched = subprocess.Popen(
+            launch_command(str(config_path), 2),
+            cwd=REPO_ROOT,
+            env={**env, "OMP_NUM_THREADS": "1"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 240
+            while "step 3 of" not in log.read_text() and launched.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert "step 3 of" in log.read_text(), log.read_text()[-3000:]
+            training = descendants(launched.pid)
+            assert len(training) >= 3  # the launcher and its two workers
+            launched.kill()
+            launched.wait()
+            deadline = time.monotonic() + 30
+            while alive(training) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert alive(training) == set(), log.read_text()[-3000:]
+        finally:
+            for pid in alive(training | descendants(launched.pid)):
+                os.kill(pid, signal.SIGKILL)
