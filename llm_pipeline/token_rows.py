@@ -28,6 +28,11 @@ DATA_VERSION_FILE = "data_version.txt"
 """Written into the saved tokenized splits: `tokenized_data_version` of what made them."""
 
 
+CONTENT_DIGEST_FILE = "content_digest.txt"
+"""Written into the saved tokenized splits: `storage.fingerprint.saved_dataset_digest` of their Arrow
+files as written, which the trainer recomputes before it trusts them (same-size corruption shows)."""
+
+
 def record_ids_of_rows(row_ids) -> list[str]:
     """The ids of the records in tokenized rows, each once, in order of first appearance.
 

@@ -77,3 +77,24 @@ def weights_digest(model_dir: Path, cache_file: Path | None = None) -> str:
     except OSError:  # a read-only folder: the digest is still right, only slower next time
         pass
     return digest.hexdigest()
+
+
+def saved_dataset_digest(path) -> str:
+    """A hash of the Arrow data files of a dataset saved with `save_to_disk` (and of its split names).
+
+    Only the files its `state.json` lists count: `map` leaves cache files beside them that say
+    nothing about the data.
+    """
+    root = Path(path)
+    digest = hashlib.sha256()
+    split_dirs = (
+        [root / name for name in json.loads((root / "dataset_dict.json").read_text())["splits"]]
+        if (root / "dataset_dict.json").is_file()
+        else [root]
+    )
+    for split_dir in split_dirs:
+        digest.update(split_dir.name.encode())
+        state = json.loads((split_dir / "state.json").read_text())
+        for entry in state["_data_files"]:
+            hash_file_into(digest, split_dir / entry["filename"])
+    return digest.hexdigest()

@@ -28,6 +28,8 @@ from typing import Any
 
 from llm_pipeline.progress import training_progress_line
 from llm_pipeline.storage.atomic import replace_dir
+from llm_pipeline.storage.fingerprint import saved_dataset_digest
+from llm_pipeline.token_rows import CONTENT_DIGEST_FILE
 from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, prepare_output_dir, run_fingerprint
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
@@ -101,6 +103,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
 
     config.validate()
     set_seed(config.seed)
+    check_tokenized_bytes(Path(config.tokenized_path))
     train_split, eval_split = _load_splits(datasets.load_from_disk(config.tokenized_path), config.tokenized_path)
     packed = "position_ids" in train_split.column_names
     precision = resolve_precision(config.precision)
@@ -252,6 +255,19 @@ def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
     if kept_best and state.best_metric is not None:
         return float(state.best_metric)
     return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def check_tokenized_bytes(path: Path) -> None:
+    """Refuse tokenized splits whose Arrow files are not the bytes the tokenized stage wrote (a
+    corruption of the same size changes no name, size or version stamp)."""
+    recorded = path / CONTENT_DIGEST_FILE
+    if not recorded.is_file():  # written by hand or by an older version: nothing to compare with
+        return
+    if saved_dataset_digest(path) != recorded.read_text(encoding="utf-8").strip():
+        raise ValueError(
+            f"the tokenized data in {path} changed on disk since the tokenized stage wrote it: "
+            "materialize tokenized again (its files are not what was checked)"
+        )
 
 
 def check_token_ids(splits: Mapping[str, Any], vocab_size: int) -> None:

@@ -39,10 +39,11 @@ from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.stats import SplitStats, count_tokens, split_stats
 from llm_pipeline.stages.tokenized.version import tokenized_data_version
 from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.fingerprint import saved_dataset_digest
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.row_cache import KEY, TableCache
 from llm_pipeline.storage.stage_output import save_rejections
-from llm_pipeline.token_rows import DATA_VERSION_FILE, TOKENIZED_COLUMNS
+from llm_pipeline.token_rows import CONTENT_DIGEST_FILE, DATA_VERSION_FILE, TOKENIZED_COLUMNS
 
 STAGE = "tokenized"
 UPSTREAM = "splits"
@@ -243,6 +244,7 @@ def run(
         report_text = json.dumps(tokenize_report.to_dict(), indent=2) + "\n"
         with atomic_dir(target) as staging:
             rows.save_to_disk(str(staging))
+            (staging / CONTENT_DIGEST_FILE).write_text(saved_dataset_digest(staging) + "\n")
             (staging / REPORT_FILE).write_text(report_text)
             (staging / DATA_VERSION_FILE).write_text(version + "\n")
         save_rejections([_rejection(item) for item in tokenize_report.dropped], layout.rejected(STAGE))

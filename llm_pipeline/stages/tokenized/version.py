@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
-from llm_pipeline.storage.fingerprint import hash_file_into
+from llm_pipeline.storage.fingerprint import saved_dataset_digest
 
 TOKENIZING_MODULE = "llm_pipeline.stages.tokenized.run"
 """The stage's code: it and every module it imports decide the rows (see `code_version`)."""
@@ -43,27 +42,6 @@ def tokenized_data_version(splits_path, tokenizer, settings: TokenizeSettings) -
     digest = hashlib.sha256(saved_dataset_digest(splits_path).encode())
     digest.update(code_version().encode())
     digest.update(tokenization_fingerprint(tokenizer, settings).encode())
-    return digest.hexdigest()
-
-
-def saved_dataset_digest(path) -> str:
-    """A hash of the Arrow data files of a dataset saved with `save_to_disk` (and of its split names).
-
-    Only the files its `state.json` lists count: `map` leaves cache files beside them that say
-    nothing about the data.
-    """
-    root = Path(path)
-    digest = hashlib.sha256()
-    split_dirs = (
-        [root / name for name in json.loads((root / "dataset_dict.json").read_text())["splits"]]
-        if (root / "dataset_dict.json").is_file()
-        else [root]
-    )
-    for split_dir in split_dirs:
-        digest.update(split_dir.name.encode())
-        state = json.loads((split_dir / "state.json").read_text())
-        for entry in state["_data_files"]:
-            hash_file_into(digest, split_dir / entry["filename"])
     return digest.hexdigest()
 
 

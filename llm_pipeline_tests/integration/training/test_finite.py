@@ -79,3 +79,25 @@ def test_token_ids_beyond_the_models_vocabulary_are_refused_by_name(tiny_model_d
     config = tiny_training_config(tiny_model_dir, tmp_path / "tokenized", tmp_path / "run", max_steps=2)
     with pytest.raises(ValueError, match="the validation split holds token id 999999, beyond the base model's"):
         run_training(config, MemoryReporter())
+
+
+def test_tokenized_bytes_changed_on_disk_are_refused_before_training(tiny_model_dir, tmp_path):
+    from llm_pipeline.stages.base_model.reference import write_model_ref
+    from llm_pipeline.stages.tokenized.run import run as tokenize
+    from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+    from llm_pipeline.storage.layout import DataLayout
+    from llm_pipeline_tests.support.tiny import tiny_splits
+
+    layout = DataLayout(tmp_path / "data")
+    tiny_splits().save_to_disk(str(layout.stage("splits")))
+    write_model_ref(layout.models, str(tiny_model_dir), origin="test")
+    tokenize(layout, TokenizeSettings(max_length=64))
+    config = tiny_training_config(tiny_model_dir, layout.stage("tokenized"), tmp_path / "run", max_steps=1)
+    run_training(config, MemoryReporter())  # as written: trusted
+
+    arrow = next((layout.stage("tokenized") / "train").glob("*.arrow"))
+    data = bytearray(arrow.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, same size, same name
+    arrow.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="changed on disk since the tokenized stage wrote it"):
+        run_training(config, MemoryReporter())
