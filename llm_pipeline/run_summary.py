@@ -30,7 +30,7 @@ def summary_text(
             counts = [_count(metadata.get(column)) for column in BALANCE_COLUMNS]
             table.append((asset, *counts, str(metadata.get("path", ""))))
         else:
-            table.append((asset, "", "", "", "", _output_of(asset, metadata)))
+            table.append((asset, "", "", "", "", _output_of(metadata)))
         if asset == "checkpoint":
             notes.append(_training_line(metadata))
     lines += _aligned(table)
@@ -62,7 +62,7 @@ def _training_line(metadata: Mapping[str, Any]) -> str:
     )
 
 
-def _output_of(asset: str, metadata: Mapping[str, Any]) -> str:
+def _output_of(metadata: Mapping[str, Any]) -> str:
     for key in ("path", "model_path", "model"):
         if metadata.get(key):
             return str(metadata[key])

@@ -55,6 +55,8 @@ def documented_yaml(settings: Any, exclude: tuple[str, ...] = (), indent: int = 
     a reference a user can copy into a project file."""
     import yaml
 
+    from llm_pipeline.storage.fingerprint import plain
+
     lines = []
     pad = " " * indent
     for field in dataclasses.fields(settings):
@@ -67,17 +69,8 @@ def documented_yaml(settings: Any, exclude: tuple[str, ...] = (), indent: int = 
             lines.append(f"{pad}{field.name}:")
             lines.extend(documented_yaml(value, indent=indent + 2))
             continue
-        plain = _plain(value)
-        rendered = yaml.safe_dump({field.name: plain}, default_flow_style=True, sort_keys=False, width=1000).strip()
+        rendered = yaml.safe_dump(
+            {field.name: plain(value)}, default_flow_style=True, sort_keys=False, width=1000
+        ).strip()
         lines.append(f"{pad}{rendered.removeprefix('{').removesuffix('}')}")
     return lines
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value

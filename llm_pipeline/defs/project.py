@@ -62,8 +62,6 @@ class Project:
     data_dir: Path
     settings: Mapping[str, Any]
     """Stage name -> its Settings (for `checkpoint`, a TrainingConfig without run paths)."""
-    written: Mapping[str, Mapping[str, Any]]
-    """Stage name -> the keys as the file wrote them (what a reader of a run report compares)."""
 
     def of(self, stage: str) -> Any:
         return self.settings[stage]
@@ -127,7 +125,6 @@ def project_from_mapping(content: Any, source: Path | None, environ: Mapping[str
         source=source,
         data_dir=_data_dir(content.get(DATA_DIR_KEY), source, environ),
         settings=settings,
-        written=written,
     )
 
 

@@ -32,11 +32,12 @@ def sweep_dead_writers(folder: Path, name: str = "*") -> None:
     for kind in _WORK_KINDS:
         for leftover in folder.glob(f".{name}.{kind}-{host}-*"):
             pid = leftover.name.rsplit(f".{kind}-{host}-", 1)[1].split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (on this host)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -16,6 +16,8 @@ from pathlib import Path
 _BLOCK = 1 << 20
 WEIGHT_SUFFIXES = frozenset({".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf"})
 """Files that hold model weights."""
+WEIGHTS_DIGEST_CACHE = ".weights_digest.json"
+"""Per-file hashes of local base-model weights (`weights_digest`), kept in the data directory's models/."""
 
 
 def settings_fingerprint(*parts: object) -> str:

@@ -18,13 +18,12 @@ import re
 import shutil
 from pathlib import Path
 
-from llm_pipeline.storage.fingerprint import hash_file_into, weights_digest
+from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE, hash_file_into, weights_digest
 from llm_pipeline.token_rows import DATA_VERSION_FILE
 from llm_pipeline.training.config import BOOKKEEPING_FIELDS, TrainingConfig
 
 COMPLETE_MARKER = "checkpoint_complete.json"
 RUN_FILE = "run_fingerprint.json"
-WEIGHTS_DIGEST_CACHE = ".base_weights_digest.json"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -37,7 +36,10 @@ def run_fingerprint(config: TrainingConfig) -> str:
     base_config = Path(config.base_model) / "config.json"
     if base_config.is_file():  # a local model may be rebuilt or retrained under the same path
         digest.update(base_config.read_bytes())
-        digest.update(weights_digest(Path(config.base_model), Path(config.output_dir) / WEIGHTS_DIGEST_CACHE).encode())
+        # The cache beside output_dir is models/ when the checkpoint asset launched the run, the one
+        # base_model fills: each weight file is hashed once for both.
+        cache = Path(config.output_dir).parent / WEIGHTS_DIGEST_CACHE
+        digest.update(weights_digest(Path(config.base_model), cache).encode())
     return digest.hexdigest()
 
 
@@ -69,11 +71,12 @@ def mark_complete(checkpoint_dir: Path, step: int, fingerprint: str) -> None:
 
 def sync_to_disk(folder: Path) -> None:
     """fsync every file under `folder`, then the folders themselves."""
-    for path in sorted(folder.rglob("*"), reverse=True):
+    paths = list(folder.rglob("*"))
+    for path in paths:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
-    for directory in [*(p for p in folder.rglob("*") if p.is_dir()), folder]:
+    for directory in [*(path for path in paths if path.is_dir()), folder]:
         descriptor = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(descriptor)

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from llm_pipeline.storage.atomic import process_alive
+
 STEP_PID_ENV = "LLM_PIPELINE_STEP_PID"
 """Set by the local launcher: the pid of the Dagster step that launched the trainer."""
 LOCK_FILE = ".trainer.lock"
@@ -24,16 +26,6 @@ POLL_SECONDS = 2.0
 
 class OutputFolderBusyError(RuntimeError):
     """Another trainer holds the output folder."""
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
 
 
 def end_when_step_ends(environ=os.environ, poll_seconds: float = POLL_SECONDS) -> threading.Thread:

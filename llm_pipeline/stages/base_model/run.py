@@ -10,11 +10,10 @@ from llm_pipeline.stages.base_model.reference import model_version, write_model_
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
 from llm_pipeline.stages.base_model.weights import check_local_model
 from llm_pipeline.stages.splits.assign import TRAIN
+from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records
 
-WEIGHTS_DIGEST_CACHE = ".weights_digest.json"
-"""Per-file hashes of a local base model's weights (storage.fingerprint.weights_digest), kept in models/."""
 TINY_DIR = "base"
 """The folder under models/ that holds the locally built tiny model."""
 CONFIGURED_ORIGIN = "configured"

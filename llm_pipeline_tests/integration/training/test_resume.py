@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE
 from llm_pipeline.training.checkpoints import (
     COMPLETE_MARKER,
     RUN_FILE,
-    WEIGHTS_DIGEST_CACHE,
     last_complete_checkpoint,
     mark_complete,
     prepare_output_dir,
@@ -141,7 +141,7 @@ def test_new_base_weights_under_the_same_name_and_size_are_a_new_run(tiny_model_
     config = tiny_training_config(model, tiny_tokenized_dir, tmp_path / "run")
     before = run_fingerprint(config)
     assert run_fingerprint(config) == before  # unchanged files: the same run (hashes read from the cache)
-    assert (tmp_path / "run" / WEIGHTS_DIGEST_CACHE).is_file()
+    assert (tmp_path / WEIGHTS_DIGEST_CACHE).is_file()
 
     weights = next(model.glob("*.safetensors"))
     data = bytearray(weights.read_bytes())
