@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE
 from llm_pipeline.training.checkpoints import (
@@ -148,3 +149,57 @@ def test_new_base_weights_under_the_same_name_and_size_are_a_new_run(tiny_model_
     data[-1] ^= 0xFF  # one byte of the last tensor: same name, same size, other weights
     weights.write_bytes(bytes(data))
     assert run_fingerprint(config) != before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_resuming_from_any_save_point_ends_as_the_uninterrupted_run(
+    method, tiny_model_dir, tiny_tokenized_dir, tmp_path
+):
+    # Epochs, not max_steps, and an accumulation window that does not divide an epoch (12 batches
+    # of 2 rows, 5 per step: 3 steps per epoch, the last of 2 batches): the case where a resume
+    # could skip or repeat batches. A checkpoint at every step, the last one included.
+    settings = dict(
+        method=method,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=5,
+        num_train_epochs=3,
+        logging_steps=1,
+        eval_steps=2,
+        save_steps=1,
+        save_total_limit=100,
+    )
+    whole_dir = tmp_path / "whole"
+    whole = run_training(
+        tiny_training_config(tiny_model_dir, tiny_tokenized_dir, whole_dir, **settings), MemoryReporter()
+    )
+    expected_weights = {name: tensor.detach().clone() for name, tensor in whole.model.state_dict().items()}
+    save_points = sorted(int(path.name.split("-")[1]) for path in whole_dir.glob("checkpoint-*"))
+    assert save_points == list(range(1, whole.metadata["global_steps"] + 1)) and len(save_points) == 9
+
+    for step in save_points:
+        # What a kill right after save point `step` leaves: that checkpoint complete, the next one half written.
+        run_dir = tmp_path / f"killed-after-{step}"
+        run_dir.mkdir()
+        shutil.copy(whole_dir / RUN_FILE, run_dir / RUN_FILE)
+        shutil.copytree(whole_dir / f"checkpoint-{step}", run_dir / f"checkpoint-{step}")
+        if step < save_points[-1]:
+            half = run_dir / f"checkpoint-{step + 1}"
+            shutil.copytree(whole_dir / f"checkpoint-{step + 1}", half)
+            (half / COMPLETE_MARKER).unlink()
+        again = run_training(
+            tiny_training_config(tiny_model_dir, tiny_tokenized_dir, run_dir, **settings), MemoryReporter()
+        )
+
+        assert again.metadata["resumed_from_step"] == step
+        assert again.metadata["global_steps"] == whole.metadata["global_steps"], f"resumed at {step}"
+        weights = again.model.state_dict()
+        assert all(torch.equal(weights[name], expected_weights[name]) for name in expected_weights), (
+            f"resumed at {step}"
+        )
+        assert again.metadata["learning_curve"] == whole.metadata["learning_curve"], f"resumed at {step}"
+        # Over the whole run, not only the steps after the resume.
+        assert again.metadata["final_train_loss"] == whole.metadata["final_train_loss"]
+        assert again.metadata["final_eval_loss"] == whole.metadata["final_eval_loss"]
