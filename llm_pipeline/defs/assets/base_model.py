@@ -29,7 +29,8 @@ def base_model_asset(project_settings: BaseModelSettings) -> dg.AssetsDefinition
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, BaseModelSettings, project_settings)
         try:
-            result = run(data_dir.layout, settings, log=context.log.info)
+            with data_dir.writing(context, "base_model") as layout:
+                result = run(layout, settings, log=context.log.info)
         except BaseModelError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
         if result.built_locally:

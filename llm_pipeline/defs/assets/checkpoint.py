@@ -90,37 +90,38 @@ def checkpoint_asset(project_settings: TrainingConfig) -> dg.AssetsDefinition:
         data_dir: DataDirResource,
         training_launcher: TrainingLauncher,
     ) -> dg.MaterializeResult:
-        layout = data_dir.layout
-        output_dir = layout.models / CHECKPOINT_DIR_NAME
-        training, overrides = training_settings(
-            context,
-            config,
-            project_settings,
-            base_model=read_model_ref(layout.models),
-            tokenized_path=str(layout.stage("tokenized")),
-            output_dir=str(output_dir),
-        )
-        fingerprint = run_fingerprint(training)
-        finished = finished_run_summary(output_dir / FINAL_DIR_NAME, SUMMARY_FILE, fingerprint)
-        if finished is not None:
-            context.log.info(
-                f"reusing the finished {training.method} run in {output_dir / FINAL_DIR_NAME}: same data, base model "
-                f"and settings (run fingerprint {fingerprint[:12]}), so it is not trained again"
+        # One writer of models/checkpoint per data directory, for the whole launch (storage.locks).
+        with data_dir.writing(context, CHECKPOINT_DIR_NAME) as layout:
+            output_dir = layout.models / CHECKPOINT_DIR_NAME
+            training, overrides = training_settings(
+                context,
+                config,
+                project_settings,
+                base_model=read_model_ref(layout.models),
+                tokenized_path=str(layout.stage("tokenized")),
+                output_dir=str(output_dir),
             )
-            metadata = reused_run_metadata(finished)
-        else:
-            metadata = launch_training(context, training_launcher, training, output_dir)
-        return dg.MaterializeResult(
-            data_version=dg.DataVersion(fingerprint[:32]),
-            metadata={
-                **metadata,
-                "reused": dg.MetadataValue.bool(finished is not None),
-                "base_model": dg.MetadataValue.text(training.base_model),
-                **curve_metadata(metadata["learning_curve"].value, training.method),
-                "memory_estimate_vs_peak": dg.MetadataValue.md(memory_markdown(metadata)),
-                **overrides_metadata(overrides),
-            },
-        )
+            fingerprint = run_fingerprint(training)
+            finished = finished_run_summary(output_dir / FINAL_DIR_NAME, SUMMARY_FILE, fingerprint)
+            if finished is not None:
+                context.log.info(
+                    f"reusing the finished {training.method} run in {output_dir / FINAL_DIR_NAME}: same data, base model "
+                    f"and settings (run fingerprint {fingerprint[:12]}), so it is not trained again"
+                )
+                metadata = reused_run_metadata(finished)
+            else:
+                metadata = launch_training(context, training_launcher, training, output_dir)
+            return dg.MaterializeResult(
+                data_version=dg.DataVersion(fingerprint[:32]),
+                metadata={
+                    **metadata,
+                    "reused": dg.MetadataValue.bool(finished is not None),
+                    "base_model": dg.MetadataValue.text(training.base_model),
+                    **curve_metadata(metadata["learning_curve"].value, training.method),
+                    "memory_estimate_vs_peak": dg.MetadataValue.md(memory_markdown(metadata)),
+                    **overrides_metadata(overrides),
+                },
+            )
 
     return checkpoint
 

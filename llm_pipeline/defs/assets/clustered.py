@@ -36,7 +36,8 @@ def clustered_asset(project_settings: ClusterSettings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: clustered_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, ClusterSettings, project_settings)
-        result = run(data_dir.layout, settings, log=context.log.info)
+        with data_dir.writing(context, "clustered") as layout:
+            result = run(layout, settings, log=context.log.info)
         clustering = result.clustering
         return dg.MaterializeResult(
             metadata={

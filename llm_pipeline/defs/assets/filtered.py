@@ -32,7 +32,8 @@ def filtered_asset(project_settings: FilterSettings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: filtered_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, FilterSettings, project_settings)
-        result = run(data_dir.layout, settings, log=context.log.info)
+        with data_dir.writing(context, "filtered") as layout:
+            result = run(layout, settings, log=context.log.info)
         return dg.MaterializeResult(metadata={**filtered_metadata(result, settings), **overrides_metadata(overrides)})
 
     return filtered

@@ -16,6 +16,7 @@ from llm_pipeline.training.train import FINAL_CONFIG_FILE, FINAL_DIR_NAME, SUMMA
 MERGED_DIR_NAME = "merged"
 # Upstream assets whose data versions the model card lists.
 CARD_ASSETS = ("splits", "base_model", "tokenized", "checkpoint")
+UNKNOWN = "unknown"
 
 
 @dg.asset(
@@ -27,28 +28,28 @@ CARD_ASSETS = ("splits", "base_model", "tokenized", "checkpoint")
     "(merge_and_unload), or the full fine-tune; with a model card listing data versions, config and metrics.",
 )
 def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
-    layout = data_dir.layout
-    run_dir = layout.models / CHECKPOINT_DIR_NAME
-    final = run_dir / FINAL_DIR_NAME
-    if not (final / SUMMARY_FILE).is_file():
-        raise dg.Failure(f"{final} holds no finished training run: materialize the checkpoint asset first")
-    # The config published with the model, not the run's latest: a later run that failed wrote its own.
-    training = TrainingConfig.from_json(final / FINAL_CONFIG_FILE)
-    summary = json.loads((final / SUMMARY_FILE).read_text())
-    diagnosis = diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict
-    versions = data_versions(context.instance)
-    card = model_card(
-        base_model=training.base_model,
-        method=training.method,
-        how="merged adapter" if training.method != "full" else "full fine-tune",
-        data_versions=versions,
-        training_config={k: v for k, v in training.to_dict().items() if k not in ("tokenized_path", "output_dir")},
-        summary=summary,
-        diagnosis=diagnosis,
-    )
-    target = layout.models / MERGED_DIR_NAME
-    context.log.info(f"exporting the {training.method} run from {final} to {target}")
-    how = export_model(final, training.base_model, target, card)
+    # The checkpoint's lock too: no trainer may swap final/ while it is read.
+    with data_dir.writing(context, CHECKPOINT_DIR_NAME, MERGED_DIR_NAME) as layout:
+        final = layout.models / CHECKPOINT_DIR_NAME / FINAL_DIR_NAME
+        if not (final / SUMMARY_FILE).is_file():
+            raise dg.Failure(f"{final} holds no finished training run: materialize the checkpoint asset first")
+        # The config published with the model, not the run's latest: a later run that failed wrote its own.
+        training = TrainingConfig.from_json(final / FINAL_CONFIG_FILE)
+        summary = json.loads((final / SUMMARY_FILE).read_text())
+        versions = data_versions(context.instance)
+        require_recorded_checkpoint(final, summary, versions["checkpoint"], context.log.warning)
+        card = model_card(
+            base_model=training.base_model,
+            method=training.method,
+            how="merged adapter" if training.method != "full" else "full fine-tune",
+            data_versions=versions,
+            training_config={k: v for k, v in training.to_dict().items() if k not in ("tokenized_path", "output_dir")},
+            summary=summary,
+            diagnosis=diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict,
+        )
+        target = layout.models / MERGED_DIR_NAME
+        context.log.info(f"exporting the {training.method} run from {final} to {target}")
+        how = export_model(final, training.base_model, target, card)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
@@ -61,11 +62,26 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
     )
 
 
+def require_recorded_checkpoint(final, summary: dict, recorded: str, warn) -> None:
+    """Refuse a model in final/ that is not the checkpoint this instance recorded (its data version
+    is the run fingerprint's start): another pipeline sharing the data directory trained it."""
+    found = str(summary.get("run_fingerprint", ""))[: len(recorded)]
+    if recorded == UNKNOWN:
+        warn(f"no checkpoint materialization is recorded here: {final} is exported as it is, unverified")
+    elif found != recorded:
+        raise dg.Failure(
+            f"{final} holds run {found or 'without a fingerprint'}, not run {recorded} that the last checkpoint "
+            "materialization recorded: another pipeline sharing this data directory replaced it. Materialize "
+            "checkpoint again, then merged_model",
+            allow_retries=False,
+        )
+
+
 def data_versions(instance: dg.DagsterInstance) -> dict[str, str]:
     """The latest data version of each asset the model came from ("unknown" if never recorded)."""
     versions = {}
     for name in CARD_ASSETS:
         record = instance.get_latest_data_version_record(dg.AssetKey(name))
         tags = record.asset_materialization.tags if record is not None and record.asset_materialization else {}
-        versions[name] = (tags or {}).get("dagster/data_version", "unknown")
+        versions[name] = (tags or {}).get("dagster/data_version", UNKNOWN)
     return versions

@@ -39,7 +39,8 @@ def plaintext_asset(project_settings: PlaintextSettings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: plaintext_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, PlaintextSettings, project_settings)
-        result = run(data_dir.layout, settings, log=context.log.info)
+        with data_dir.writing(context, "plaintext") as layout:
+            result = run(layout, settings, log=context.log.info)
         report = result.report
         return dg.MaterializeResult(
             metadata={

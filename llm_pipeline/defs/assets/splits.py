@@ -30,7 +30,8 @@ def splits_asset(project_settings: SplitSettings) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, SplitSettings, project_settings)
         try:
-            result = run(data_dir.layout, settings, log=context.log.info)
+            with data_dir.writing(context, "splits") as layout:
+                result = run(layout, settings, log=context.log.info)
         except EmptySplitError as error:
             raise dg.Failure(str(error)) from error
         records, train, validation = result.records, len(result.splits[TRAIN]), len(result.splits[VALIDATION])

@@ -36,7 +36,8 @@ def tokenized_asset(project_settings: TokenizeSettings) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, TokenizeSettings, project_settings)
         try:
-            result = run(data_dir.layout, settings, log=context.log.info)
+            with data_dir.writing(context, "tokenized") as layout:
+                result = run(layout, settings, log=context.log.info)
         except EmptyTokenizedError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
         stats = result.stats

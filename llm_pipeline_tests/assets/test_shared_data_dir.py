@@ -1,0 +1,102 @@
+"""Two pipelines sharing one data directory: one writer per stage, and no export of the other's model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import dagster as dg
+
+from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, checkpoint_asset
+from llm_pipeline.defs.assets.merged_model import MERGED_DIR_NAME, merged_model
+from llm_pipeline.defs.launchers import SubprocessTrainingLauncher
+from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.stages.base_model.reference import write_model_ref
+from llm_pipeline.training.config import TrainingConfig
+from llm_pipeline.training.train import FINAL_CONFIG_FILE, FINAL_DIR_NAME, SUMMARY_FILE
+from llm_pipeline_tests.support.stage_assets import stage_asset
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from llm_pipeline.storage.locks import stage_lock
+with stage_lock(Path(sys.argv[1]), sys.argv[2], run="run-of-the-other-pipeline"):
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def other_pipeline_writing(data_dir, stage: str) -> subprocess.Popen:
+    writer = subprocess.Popen([sys.executable, "-c", HOLD, str(data_dir), stage], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "holding"
+    return writer
+
+
+def failure_description(result: dg.ExecuteInProcessResult) -> str:
+    (failure,) = result.get_step_failure_events()
+    return failure.step_failure_data.user_failure_data.description
+
+
+def test_a_stage_another_pipeline_is_writing_fails_once_naming_that_writer(tmp_path):
+    writer = other_pipeline_writing(tmp_path, "plaintext")
+    try:
+        result = dg.materialize(
+            [stage_asset("plaintext")],
+            resources={"data_dir": DataDirResource(path=str(tmp_path), lock_wait_s=1)},
+            raise_on_error=False,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert not result.success
+    description = failure_description(result)
+    assert "plaintext is being written by another writer" in description
+    assert f"pid {writer.pid}" in description and "run run-of-the-other-pipeline" in description
+    assert not (tmp_path / "plaintext").exists()
+
+
+def test_a_checkpoint_another_pipeline_is_training_is_not_launched_a_second_time(tmp_path):
+    write_model_ref(tmp_path / "models", "no-model-is-loaded", origin="test")
+    writer = other_pipeline_writing(tmp_path, CHECKPOINT_DIR_NAME)
+    try:
+        result = dg.materialize(
+            [checkpoint_asset(TrainingConfig())],
+            resources={
+                "data_dir": DataDirResource(path=str(tmp_path), lock_wait_s=1),
+                "training_launcher": SubprocessTrainingLauncher(),
+            },
+            raise_on_error=False,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert "checkpoint is being written by another writer" in failure_description(result)
+    retries = [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert not retries
+    assert not (tmp_path / "models" / CHECKPOINT_DIR_NAME).exists()  # nothing launched, no config written
+
+
+def test_merged_model_refuses_a_final_model_that_another_pipeline_trained(tmp_path):
+    final = tmp_path / "models" / CHECKPOINT_DIR_NAME / FINAL_DIR_NAME
+    final.mkdir(parents=True)
+    TrainingConfig(base_model="base", tokenized_path="t", output_dir="o", method="full").to_json(
+        final / FINAL_CONFIG_FILE
+    )
+    summary = {"run_fingerprint": "b" * 64, "learning_curve": [], "final_eval_loss": 1.0}
+    (final / SUMMARY_FILE).write_text(json.dumps(summary))
+    with dg.instance_for_test() as instance:
+        # This pipeline recorded checkpoint run a...; then the other pipeline put its run b... in final/.
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="checkpoint", tags={"dagster/data_version": "a" * 32})
+        )
+        result = dg.materialize(
+            [merged_model],
+            resources={"data_dir": DataDirResource(path=str(tmp_path))},
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    description = failure_description(result)
+    assert f"holds run {'b' * 32}, not run {'a' * 32}" in description and "another pipeline" in description
+    assert not (tmp_path / "models" / MERGED_DIR_NAME).exists()
