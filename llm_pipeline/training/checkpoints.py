@@ -119,9 +119,7 @@ def prepare_output_dir(output_dir: Path, fingerprint: str, resume: bool) -> Path
     previous = json.loads(run_file.read_text(encoding="utf-8"))["fingerprint"] if run_file.is_file() else None
     checkpoints = [path for path in output_dir.iterdir() if checkpoint_step(path) is not None]
     if resume and previous == fingerprint:
-        for path in checkpoints:
-            if marker_fingerprint(path) != fingerprint:  # half-written, or another run's
-                shutil.rmtree(path, ignore_errors=True)
+        remove_unfinished_checkpoints(output_dir, fingerprint)
         return last_complete_checkpoint(output_dir, fingerprint)
     for path in checkpoints:
         shutil.rmtree(path, ignore_errors=True)
@@ -129,6 +127,16 @@ def prepare_output_dir(output_dir: Path, fingerprint: str, resume: bool) -> Path
     staging.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
     staging.replace(run_file)
     return None
+
+
+def remove_unfinished_checkpoints(output_dir: Path, fingerprint: str | None = None) -> None:
+    """Delete checkpoint folders without a completion marker (half-written); with `fingerprint`,
+    also those another run completed."""
+    for path in output_dir.iterdir() if output_dir.is_dir() else ():
+        if checkpoint_step(path) is not None:
+            run = marker_fingerprint(path)
+            if not run or (fingerprint is not None and run != fingerprint):
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def finished_run_summary(final_dir: Path, summary_file: str, fingerprint: str) -> dict | None:

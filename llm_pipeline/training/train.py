@@ -34,6 +34,7 @@ from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, pr
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
+from llm_pipeline.training.disk import DiskFullError, disk_full_error
 from llm_pipeline.training.finite import NonFiniteTrainingError, require_finite_parameters, with_finite_loss
 from llm_pipeline.training.guard import end_when_step_ends, hold_output_folder
 from llm_pipeline.training.memory import MemoryPlanError
@@ -419,7 +420,7 @@ def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any
     """Save the model (LoRA: the adapter only), tokenizer, final report and the config that trained
     it to `output_dir/final`, atomically: a later failed run cannot leave its config beside this model."""
     final = output_dir / FINAL_DIR_NAME
-    staging = output_dir / f".{FINAL_DIR_NAME}.staging"
+    staging = final_staging(output_dir)
     if trainer.is_world_process_zero() and staging.exists():
         shutil.rmtree(staging)
     trainer.accelerator.wait_for_everyone()
@@ -432,6 +433,11 @@ def _save_final(trainer, tokenizer, output_dir: Path, metadata: Mapping[str, Any
         shutil.rmtree(staging, ignore_errors=True)  # the previous final model, swapped out
     trainer.accelerator.wait_for_everyone()
     return final.resolve()
+
+
+def final_staging(output_dir: Path) -> Path:
+    """Where the final model is written before it is swapped into `final/`."""
+    return output_dir / f".{FINAL_DIR_NAME}.staging"
 
 
 def _count_parameters(model) -> tuple[int, int]:
@@ -483,7 +489,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One trainer per output folder, for as long as this process runs.
         lock = hold_output_folder(Path(config.output_dir)) if is_main_process() else None
         failure_file.unlink(missing_ok=True)
-        run_training(config, reporter)
+        try:
+            run_training(config, reporter)
+        except Exception as error:
+            output_dir = Path(config.output_dir)
+            full = disk_full_error(error, output_dir, config.save_total_limit, leftovers=[final_staging(output_dir)])
+            if full is None or not is_main_process():
+                raise
+            raise full from error
     except BaseException as error:
         if is_main_process() and isinstance(error, Exception):
             write_failure(failure_file, error)
@@ -497,7 +510,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Errors that a second launch with the same config would meet again: not worth a retry.
-DETERMINISTIC_ERRORS = (ValueError, TypeError, NonFiniteTrainingError, MemoryPlanError, FileNotFoundError)
+DETERMINISTIC_ERRORS = (
+    ValueError,
+    TypeError,
+    NonFiniteTrainingError,
+    MemoryPlanError,
+    FileNotFoundError,
+    DiskFullError,
+)
 
 
 def write_failure(path: Path, error: Exception) -> None:
@@ -508,10 +528,13 @@ def write_failure(path: Path, error: Exception) -> None:
         "error": f"{type(error).__name__}: {first_line}",
         "retry": not isinstance(error, DETERMINISTIC_ERRORS),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(payload) + "\n", encoding="utf-8")
-    staging.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.tmp")
+        staging.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+        staging.replace(path)
+    except OSError as unwritten:  # the error itself must still reach the step, in stderr
+        print(f"could not write {path} ({unwritten}); the trainer failed with {payload['error']}", file=sys.stderr)
 
 
 if __name__ == "__main__":
