@@ -11,7 +11,7 @@ import datasets
 
 from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.stages.base_model.reference import read_model_ref
+from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
 from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
 from llm_pipeline.stages.tokenized.run import STAGE as TOKENIZED_STAGE
 from llm_pipeline.storage.layout import DataLayout
@@ -239,7 +239,10 @@ def tokenized_labels_valid(data_dir: DataDirResource) -> dg.AssetCheckResult:
     from transformers import AutoConfig
 
     layout = data_dir.layout
-    vocab_size = AutoConfig.from_pretrained(read_model_ref(layout.models)).get_text_config().vocab_size
+    model_config = AutoConfig.from_pretrained(
+        read_model_ref(layout.models), trust_remote_code=model_ref_trusts_code(layout.models)
+    )
+    vocab_size = model_config.get_text_config().vocab_size
     parts = datasets.load_from_disk(str(layout.stage("tokenized")))
     reports = {name: label_report(split, vocab_size) for name, split in parts.items()}
     faults = {name: {kind: len(ids) for kind, ids in report.faults.items()} for name, report in reports.items()}

@@ -28,7 +28,7 @@ from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline.stages.splits.settings import SplitSettings
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.storage.layout import DATA_DIR_ENV, REPO_ROOT
-from llm_pipeline.training.config import RUN_PATH_FIELDS, TrainingConfig
+from llm_pipeline.training.config import RUN_FIELDS, RUN_PATH_FIELDS, TrainingConfig
 from llm_pipeline.training.presets import training_defaults
 
 PROJECT_FILE_ENV = "LLM_PIPELINE_CONFIG"
@@ -46,7 +46,7 @@ STAGE_SETTINGS: Mapping[str, type] = {
     "checkpoint": TrainingConfig,
 }
 # Filled in by the checkpoint asset from the data directory, never by the file.
-EXCLUDED_FIELDS: Mapping[str, tuple[str, ...]] = {"checkpoint": RUN_PATH_FIELDS}
+EXCLUDED_FIELDS: Mapping[str, tuple[str, ...]] = {"checkpoint": RUN_FIELDS}
 
 
 class ProjectFileError(ValueError):
@@ -186,5 +186,5 @@ def _known_keys(settings_type: type, path: list[str]) -> list[str]:
         current = hints[part]
     if not dataclasses.is_dataclass(current):
         return []
-    exclude = RUN_PATH_FIELDS if current is TrainingConfig else ()
+    exclude = RUN_FIELDS if current is TrainingConfig else ()
     return [field.name for field in dataclasses.fields(current) if field.name not in exclude]

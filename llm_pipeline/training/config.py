@@ -56,6 +56,9 @@ class TrainingConfig:
         "A `datasets.DatasetDict` saved with `save_to_disk`, with `train` and `validation` splits "
         "holding `input_ids`, `attention_mask` and `labels` (and `position_ids` when packed).",
     )
+    trust_remote_code: bool = setting(
+        False, "Run the Python code the base model ships (set from base_model.trust_remote_code by the pipeline)."
+    )
     output_dir: str = setting(
         "", "Where checkpoints go; the final model (or LoRA adapter) and tokenizer are saved to `output_dir/final`."
     )
@@ -279,8 +282,10 @@ class TrainingConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-# Paths of a run, filled in from the data directory when it starts (not settings a user writes).
+# Filled in by the pipeline when a run starts, from the data directory and the base model (not
+# settings a user writes in the checkpoint section).
 RUN_PATH_FIELDS = ("base_model", "tokenized_path", "output_dir")
+RUN_FIELDS = (*RUN_PATH_FIELDS, "trust_remote_code")
 
 # Fields that change how a run is watched or stored, not what it computes: a checkpoint written
 # under other values of these is still a checkpoint of the same run and can be resumed.

@@ -261,6 +261,7 @@ def model_shape(
     target_modules: list[str] | None = None,
     layers_to_transform: list[int] | None = None,
     modules_to_save: list[str] | None = None,
+    trust_remote_code: bool = False,
 ) -> ModelShape:
     """Count a model's parameters, and the LoRA parameters the targets would add, without loading weights.
 
@@ -269,9 +270,9 @@ def model_shape(
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    config = AutoConfig.from_pretrained(model_name_or_path)
+    config = AutoConfig.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     output_head = model.get_output_embeddings()
     parameters = sum(p.numel() for p in model.parameters())
     quantizable = sum(

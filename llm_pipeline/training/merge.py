@@ -31,7 +31,7 @@ CARD_METRICS = (
 )
 
 
-def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> str:
+def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str, trust_remote_code: bool = False) -> str:
     """Write the merged (or linked) model, its tokenizer and `card` as README.md to `out_dir`, atomically.
 
     Returns how the model was produced: "merged adapter" or "full fine-tune".
@@ -39,7 +39,7 @@ def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> 
     final_dir, out_dir = Path(final_dir), Path(out_dir)
     with atomic_dir(out_dir) as staging:
         if (final_dir / ADAPTER_CONFIG).is_file():
-            _merge_adapter(final_dir, base_model, staging)
+            _merge_adapter(final_dir, base_model, staging, trust_remote_code)
             how = "merged adapter"
         else:
             _link_tree(final_dir, staging)
@@ -51,18 +51,18 @@ def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str) -> 
     return how
 
 
-def _merge_adapter(adapter_dir: Path, base_model: str, out_dir: Path) -> None:
+def _merge_adapter(adapter_dir: Path, base_model: str, out_dir: Path, trust_remote_code: bool) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from llm_pipeline.training.finite import require_finite_parameters
 
-    base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto", trust_remote_code=trust_remote_code)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     require_finite_parameters(merged, "the merged model")
     merged.config.use_cache = True  # training turned the KV cache off; generation wants it
     merged.save_pretrained(str(out_dir))
-    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))
+    AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code).save_pretrained(str(out_dir))
 
 
 def _link_tree(source: Path, target: Path) -> None:

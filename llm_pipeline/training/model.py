@@ -74,7 +74,9 @@ def _load_base(config: TrainingConfig, *, quantized: bool):
         # LoRA base lives in the 16-bit training dtype when there is one, which halves its memory.
         precision = resolve_precision(config.precision)
         dtype = _torch_dtype(precision) if config.method == "lora" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(config.base_model, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            config.base_model, dtype=dtype, trust_remote_code=config.trust_remote_code
+        )
     else:
         model = _load_quantized(config)
     model.config.use_cache = False  # the KV cache is for generation; in training it only costs memory
@@ -107,7 +109,11 @@ def _load_quantized(config: TrainingConfig):
     )
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            config.base_model, quantization_config=quantization, device_map=device_map, dtype=torch.float32
+            config.base_model,
+            quantization_config=quantization,
+            device_map=device_map,
+            dtype=torch.float32,
+            trust_remote_code=config.trust_remote_code,
         )
     except (ImportError, RuntimeError, NotImplementedError) as error:
         # bitsandbytes builds without a backend for this device fail inside the quantizer.

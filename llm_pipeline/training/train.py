@@ -131,7 +131,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     if config.memory_preflight:
         estimate = preflight(config, precision, sequence_length, args.device.type, args.world_size)
 
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(config.base_model, trust_remote_code=config.trust_remote_code)
     if tokenizer.pad_token_id is None:
         # Padded positions are masked out of attention and loss, so any id works; EOS is always there.
         tokenizer.pad_token = tokenizer.eos_token
@@ -366,6 +366,7 @@ def preflight(config: TrainingConfig, precision: str, sequence_length: int, devi
         target_modules=config.lora_target_modules,
         layers_to_transform=config.lora_layers_to_transform,
         modules_to_save=config.lora_modules_to_save,
+        trust_remote_code=config.trust_remote_code,
     )
     plan = TrainingPlan(
         method=config.method,

@@ -21,7 +21,7 @@ from llm_pipeline.defs.launchers import (
     TrainingLauncher,
 )
 from llm_pipeline.stages.base_model.reference import write_model_ref
-from llm_pipeline.training.config import RUN_PATH_FIELDS, TrainingConfig
+from llm_pipeline.training.config import RUN_FIELDS, TrainingConfig
 from llm_pipeline_tests.support.dagster_resources import local_resources
 from llm_pipeline_tests.support.stage_assets import stage_asset
 
@@ -155,11 +155,9 @@ def step_attempts(result: dg.ExecuteInProcessResult) -> int:
 
 
 def test_the_launchpad_offers_every_training_setting_with_the_project_files_value_and_help():
-    train_config = config_class(
-        TrainingConfig, "TrainConfig", exclude=RUN_PATH_FIELDS, defaults=project.of("checkpoint")
-    )
+    train_config = config_class(TrainingConfig, "TrainConfig", exclude=RUN_FIELDS, defaults=project.of("checkpoint"))
     fields = train_config.model_fields
-    assert set(fields) == {field.name for field in dataclasses.fields(TrainingConfig)} - set(RUN_PATH_FIELDS)
+    assert set(fields) == {field.name for field in dataclasses.fields(TrainingConfig)} - set(RUN_FIELDS)
     defaults = project.of("checkpoint")
     assert all(fields[name].default == getattr(defaults, name) for name in fields)
     assert all(fields[name].description for name in fields)

@@ -141,3 +141,30 @@ def tiny_training_config(model_dir: Path, tokenized_dir: Path, output_dir: Path,
     return TrainingConfig(
         base_model=str(model_dir), tokenized_path=str(tokenized_dir), output_dir=str(output_dir), **settings
     )
+
+
+def build_custom_code_model(model_dir: Path, target: Path) -> Path:
+    """The tiny model as a model that ships its own Python code (a custom architecture named by
+    `auto_map`, as on the Hub): loadable only with trust_remote_code."""
+    import json
+    import shutil
+
+    shutil.copytree(model_dir, target)
+    config = json.loads((target / "config.json").read_text())
+    config.update(
+        model_type="tiny_custom",
+        architectures=["TinyCustomForCausalLM"],
+        auto_map={
+            "AutoConfig": "configuration_tiny_custom.TinyCustomConfig",
+            "AutoModelForCausalLM": "modeling_tiny_custom.TinyCustomForCausalLM",
+        },
+    )
+    (target / "config.json").write_text(json.dumps(config, indent=2))
+    (target / "configuration_tiny_custom.py").write_text(
+        "from transformers import LlamaConfig\n\n\nclass TinyCustomConfig(LlamaConfig):\n    model_type = 'tiny_custom'\n"
+    )
+    (target / "modeling_tiny_custom.py").write_text(
+        "from transformers import LlamaForCausalLM\n\nfrom .configuration_tiny_custom import TinyCustomConfig\n\n\n"
+        "class TinyCustomForCausalLM(LlamaForCausalLM):\n    config_class = TinyCustomConfig\n"
+    )
+    return target

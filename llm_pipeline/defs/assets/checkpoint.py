@@ -12,9 +12,9 @@ from llm_pipeline.defs.launchers import TrainingLauncher
 from llm_pipeline.defs.metadata import curve_metadata, memory_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
-from llm_pipeline.stages.base_model.reference import read_model_ref
+from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
 from llm_pipeline.training.checkpoints import finished_run_summary, run_fingerprint
-from llm_pipeline.training.config import RUN_PATH_FIELDS, TrainingConfig
+from llm_pipeline.training.config import RUN_FIELDS, TrainingConfig
 from llm_pipeline.training.train import FAILURE_FILE, FINAL_DIR_NAME, SUMMARY_FILE
 
 TRAINING_GROUP = "training"
@@ -26,9 +26,10 @@ TRAINING_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=5)
 
 
 def training_settings(
-    context: dg.AssetExecutionContext, config: dg.Config, project_settings: TrainingConfig, **run_paths: str
+    context: dg.AssetExecutionContext, config: dg.Config, project_settings: TrainingConfig, **run_fields: object
 ) -> tuple[TrainingConfig, dict]:
-    """The trainer's config from the run's config and the run paths, checked before anything is launched.
+    """The trainer's config from the run's config and the run fields (paths, base model), checked
+    before anything is launched.
 
     The launchpad has already checked every field's type and choices; what `validate` finds
     (a negative learning rate, say) fails the step once, without the retries meant for a
@@ -36,7 +37,7 @@ def training_settings(
     """
     try:
         training, overrides = run_settings(
-            context, config, TrainingConfig, project_settings, exclude=RUN_PATH_FIELDS, **run_paths
+            context, config, TrainingConfig, project_settings, exclude=RUN_FIELDS, **run_fields
         )
         return training.validate(), overrides
     except ValueError as error:
@@ -70,7 +71,7 @@ TRAINING_LIBRARIES = ("torch", "transformers", "peft", "accelerate", "bitsandbyt
 
 def checkpoint_asset(project_settings: TrainingConfig) -> dg.AssetsDefinition:
     """The checkpoint asset; its config defaults to the project file's `checkpoint` section."""
-    train_config = config_class(TrainingConfig, "TrainConfig", exclude=RUN_PATH_FIELDS, defaults=project_settings)
+    train_config = config_class(TrainingConfig, "TrainConfig", exclude=RUN_FIELDS, defaults=project_settings)
 
     @dg.asset(
         group_name=TRAINING_GROUP,
@@ -98,6 +99,7 @@ def checkpoint_asset(project_settings: TrainingConfig) -> dg.AssetsDefinition:
                 config,
                 project_settings,
                 base_model=read_model_ref(layout.models),
+                trust_remote_code=model_ref_trusts_code(layout.models),
                 tokenized_path=str(layout.stage("tokenized")),
                 output_dir=str(output_dir),
             )

@@ -49,7 +49,7 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
         )
         target = layout.models / MERGED_DIR_NAME
         context.log.info(f"exporting the {training.method} run from {final} to {target}")
-        how = export_model(final, training.base_model, target, card)
+        how = export_model(final, training.base_model, target, card, training.trust_remote_code)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),

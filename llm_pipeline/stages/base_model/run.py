@@ -3,12 +3,13 @@ training split. Either way `models/base_model.json` names it (stages.base_model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from llm_pipeline.stages.base_model.reference import model_version, write_model_ref
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
-from llm_pipeline.stages.base_model.weights import check_local_model
+from llm_pipeline.stages.base_model.weights import BaseModelError, check_local_model
 from llm_pipeline.stages.splits.assign import TRAIN
 from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE
 from llm_pipeline.storage.layout import DataLayout
@@ -46,13 +47,14 @@ def run(
 
     settings = settings or BaseModelSettings()
     if settings.model_name_or_path:
-        name = settings.model_name_or_path
+        name, trust = settings.model_name_or_path, settings.trust_remote_code
         check_local_model(name)
-        model_config = AutoConfig.from_pretrained(name)
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        write_model_ref(layout.models, name, origin=CONFIGURED_ORIGIN)
+        with remote_code_named(name):
+            model_config = AutoConfig.from_pretrained(name, trust_remote_code=trust)
+            tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust)
+        write_model_ref(layout.models, name, origin=CONFIGURED_ORIGIN, trust_remote_code=trust)
         revision = getattr(model_config, "_commit_hash", None) or ""
-        version = model_version(name, revision, cache_file=layout.models / WEIGHTS_DIGEST_CACHE)
+        version = model_version(name, revision, layout.models / WEIGHTS_DIGEST_CACHE, trust_remote_code=trust)
         origin = CONFIGURED_ORIGIN
     else:
         from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
@@ -86,3 +88,17 @@ def run(
         hidden_size=getattr(model_config, "hidden_size", None),
         layers=getattr(model_config, "num_hidden_layers", None),
     )
+
+
+@contextlib.contextmanager
+def remote_code_named(name: str) -> Iterator[None]:
+    """Turn transformers' refusal of a model's own code into the setting that allows it."""
+    try:
+        yield
+    except ValueError as error:
+        if "trust_remote_code" not in str(error):
+            raise
+        raise BaseModelError(
+            f"base_model {name!r} ships its own Python code (custom architecture), which is not run unless "
+            "base_model.trust_remote_code is true in llm_pipeline.yaml; read that code first, then turn it on"
+        ) from error

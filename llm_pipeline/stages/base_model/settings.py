@@ -16,6 +16,12 @@ class BaseModelSettings:
         "Hugging Face model id (e.g. `meta-llama/Llama-3.2-1B`) or local directory. Empty: a tiny Llama "
         "and a byte-level BPE tokenizer are built locally from the training split (no download, runs on CPU).",
     )
+    trust_remote_code: bool = setting(
+        False,
+        "Run the Python code a model ships with its weights (custom architectures: `auto_map` in its config). "
+        "Off: such a model is refused with a message naming this setting. Turn it on only for code you trust; "
+        "every stage that loads the model follows it.",
+    )
     tiny_vocab_size: int = setting(2048, "Tokenizer vocabulary of the locally built tiny model.")
     tiny_hidden_size: int = setting(64, "Hidden width of the locally built tiny model.")
     tiny_layers: int = setting(2, "Transformer layers of the locally built tiny model.")

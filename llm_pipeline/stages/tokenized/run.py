@@ -22,7 +22,7 @@ import numpy as np
 
 from llm_pipeline.progress import count_progress_line
 from llm_pipeline.records import Rejection
-from llm_pipeline.stages.base_model.reference import read_model_ref
+from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
 from llm_pipeline.stages.tokenized.encode import (
     DROP_COLUMN,
     ENCODED_FEATURES,
@@ -229,7 +229,9 @@ def run(
     settings = settings or TokenizeSettings()
     splits_path = layout.stage(UPSTREAM)
     target = layout.stage(STAGE)
-    tokenizer = AutoTokenizer.from_pretrained(read_model_ref(layout.models))
+    tokenizer = AutoTokenizer.from_pretrained(
+        read_model_ref(layout.models), trust_remote_code=model_ref_trusts_code(layout.models)
+    )
     version = tokenized_data_version(splits_path, tokenizer, settings)
     stamp = target / DATA_VERSION_FILE
     if stamp.is_file() and stamp.read_text().strip() == version and (target / REPORT_FILE).is_file():

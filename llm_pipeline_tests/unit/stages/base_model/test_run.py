@@ -5,13 +5,13 @@ import shutil
 import pytest
 
 from llm_pipeline.records import Record
-from llm_pipeline.stages.base_model.reference import model_version, read_model_ref
+from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, model_version, read_model_ref
 from llm_pipeline.stages.base_model.run import CONFIGURED_ORIGIN, run
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
 from llm_pipeline.stages.base_model.weights import BaseModelError
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import save_records
-from llm_pipeline_tests.support.tiny import SENTENCES
+from llm_pipeline_tests.support.tiny import SENTENCES, build_custom_code_model
 
 
 def test_without_a_configured_model_a_tiny_one_is_built_from_the_training_split(tmp_path):
@@ -62,3 +62,20 @@ def test_new_weights_under_the_same_name_and_size_are_a_new_data_version(tmp_pat
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
     assert run(layout, BaseModelSettings(model_name_or_path=str(model))).data_version != before
+
+
+def test_a_model_that_ships_its_own_code_is_refused_naming_the_setting_unless_trusted(tmp_path, tiny_model_dir):
+    model = build_custom_code_model(tiny_model_dir, tmp_path / "custom")
+    layout = DataLayout(tmp_path / "data")
+    with pytest.raises(BaseModelError, match="ships its own Python code .* base_model.trust_remote_code is true"):
+        run(layout, BaseModelSettings(model_name_or_path=str(model)))
+    assert not (layout.models / "base_model.json").exists()
+
+    trusted = run(layout, BaseModelSettings(model_name_or_path=str(model), trust_remote_code=True))
+    assert trusted.architecture == "TinyCustomForCausalLM"
+    assert read_model_ref(layout.models) == str(model) and model_ref_trusts_code(layout.models)
+    # The model's code is part of its version: edited code, new version.
+    (model / "modeling_tiny_custom.py").write_text((model / "modeling_tiny_custom.py").read_text() + "\n# edited\n")
+    assert run(layout, BaseModelSettings(model_name_or_path=str(model), trust_remote_code=True)).data_version != (
+        trusted.data_version
+    )
