@@ -74,6 +74,7 @@ METADATA_KEYS = (
     "device",
     "run_fingerprint",
     "effective_batch_rows",
+    "effective_batch_tokens",
 )
 
 
@@ -120,6 +121,8 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         )
     args = training_arguments(config, precision, cuda)  # joins the process group of a distributed launch
     effective_batch_rows = check_accumulation(config, len(train_split), args.world_size)
+    # Tokens per optimizer step, on average over an epoch (rows differ in length; padding not counted).
+    effective_batch_tokens = round(effective_batch_rows * _mean_row_tokens(train_split))
 
     # One process decides (and clears stale checkpoints) first; the others then read the same answer.
     fingerprint = run_fingerprint(config)
@@ -242,6 +245,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
         # What a later run compares to reuse this finished model instead of training again.
         "run_fingerprint": fingerprint,
         "effective_batch_rows": effective_batch_rows,
+        "effective_batch_tokens": effective_batch_tokens,
     }
     if not trainer.is_fsdp_enabled:
         require_finite_parameters(trainer.model, "the final model")
@@ -389,11 +393,22 @@ def preflight(config: TrainingConfig, precision: str, sequence_length: int, devi
     return check_fits(shape, plan, available, config.gradient_accumulation_steps)
 
 
+def _row_lengths(split):
+    import pyarrow.compute as pc
+
+    return pc.list_value_length(split.with_format("arrow")[:]["input_ids"])
+
+
 def _longest_row(split) -> int:
     import pyarrow.compute as pc
 
-    lengths = pc.list_value_length(split.with_format("arrow")[:]["input_ids"])
-    return int(pc.max(lengths).as_py() or 0)
+    return int(pc.max(_row_lengths(split)).as_py() or 0)
+
+
+def _mean_row_tokens(split) -> float:
+    import pyarrow.compute as pc
+
+    return float(pc.mean(_row_lengths(split)).as_py() or 0.0)
 
 
 def _load_splits(splits, path: str):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 
@@ -161,6 +162,12 @@ def test_lora_trains_the_adapters_and_leaves_the_base_alone(config, tiny_model_d
     assert 0 < metadata["trainable_params"] < metadata["total_params"]
     assert metadata["peak_memory_mb"] > 0 and metadata["device"] == "cpu"
     assert metadata["final_eval_loss"] == result.curve[-1].eval_loss  # the saved model was evaluated
+    # One optimizer step: rows of all accumulated batches, and their tokens on average (no padding).
+    rows = config.per_device_train_batch_size * config.gradient_accumulation_steps
+    train = datasets.load_from_disk(config.tokenized_path)["train"]
+    mean_tokens = sum(len(ids) for ids in train["input_ids"]) / len(train)
+    assert metadata["effective_batch_rows"] == rows
+    assert metadata["effective_batch_tokens"] == round(rows * mean_tokens)
 
     trained_lora = lora_state(result.model)
     assert trained_lora.keys() == initial_lora.keys() and trained_lora
