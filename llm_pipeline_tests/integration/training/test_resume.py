@@ -203,3 +203,12 @@ def test_resuming_from_any_save_point_ends_as_the_uninterrupted_run(
         # Over the whole run, not only the steps after the resume.
         assert again.metadata["final_train_loss"] == whole.metadata["final_train_loss"]
         assert again.metadata["final_eval_loss"] == whole.metadata["final_eval_loss"]
+
+    # Finished, then relaunched with only a bookkeeping setting changed: nothing more is trained.
+    relaunched = run_training(
+        tiny_training_config(tiny_model_dir, tiny_tokenized_dir, run_dir, **{**settings, "eval_steps": 3}),
+        MemoryReporter(),
+    )
+    assert relaunched.metadata["resumed_from_step"] == relaunched.metadata["global_steps"] == save_points[-1]
+    weights = relaunched.model.state_dict()
+    assert all(torch.equal(weights[name], expected_weights[name]) for name in expected_weights)
