@@ -5,15 +5,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-# Separates prompt and response inside the id hash so that ("ab", "c") and ("a", "bc") differ.
-_FIELD_SEPARATOR = "\x1f"
 PREVIEW_CHARS = 200
 
 
 def content_id(*parts: str) -> str:
-    """A stable id from the content alone: the same text from two files gets the same id."""
-    digest = hashlib.sha256(_FIELD_SEPARATOR.join(parts).encode("utf-8")).hexdigest()
-    return digest[:16]
+    """A stable id from the content alone: the same text from two files gets the same id.
+
+    The hash covers how many parts there are and each part's length before its bytes, so no
+    content can pose as another: a text holding a separator character never takes the id of a
+    prompt/response pair, and ("ab", "c") differs from ("a", "bc"). Caches keyed by id follow
+    a change of this scheme by themselves: their files are named by the code that fills them.
+    """
+    digest = hashlib.sha256(f"{len(parts)}\n".encode())
+    for part in parts:
+        data = part.encode("utf-8")
+        digest.update(f"{len(data)}:".encode() + data)
+    return digest.hexdigest()[:16]
 
 
 @dataclass(slots=True)

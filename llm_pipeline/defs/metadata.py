@@ -124,6 +124,12 @@ def names_markdown(names: Iterable[str], empty: str = "_none_") -> str:
     return "\n".join(f"- `{name}`" for name in names) or empty
 
 
+def entries_markdown(entries: Iterable, empty: str = "_none: every entry was read_") -> str:
+    """A table of raw entries not read (`storage.raw_files.RawEntry`): name, reason, detail."""
+    rows = [f"| `{entry.name}` | {entry.reason} | {entry.detail} |" for entry in entries]
+    return "\n".join(["| entry | reason | detail |", "|---|---|---|", *rows]) if rows else empty
+
+
 # --- clustered -----------------------------------------------------------------------------------
 
 

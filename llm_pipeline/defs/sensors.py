@@ -39,11 +39,16 @@ def describe_changes(previous: dict[str, str], current: dict[str, str]) -> dict[
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult | dg.SkipReason:
     layout = data_dir.layout
-    per_format = {fmt: folder_digests(layout.raw(fmt)) for fmt in RAW_FORMATS}
+    per_format = {fmt: folder_digests(layout.raw(fmt), layout.root, layout.raw()) for fmt in RAW_FORMATS}
     current = {f"{fmt}/{name}": digest for fmt, files in per_format.items() for name, digest in files.items()}
     previous = json.loads(context.cursor) if context.cursor else None
     if previous == current:
         return dg.SkipReason(f"no change in {len(current)} raw files")
+    if previous is None and not current:
+        # A run over nothing would only fail at its first stage; a first file starts one.
+        return dg.SkipReason(
+            f"no raw files yet under {layout.raw()}/<format>/ ({', '.join(RAW_FORMATS)}): nothing to build"
+        )
     if previous is None:
         if context.instance.get_latest_materialization_event(dg.AssetKey("plaintext")) is not None:
             # Outputs built before the sensor ran: remember the files, do not rebuild.

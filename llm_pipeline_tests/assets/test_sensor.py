@@ -61,3 +61,25 @@ def test_first_look_at_an_already_built_pipeline_only_records_the_files(tmp_path
     result = evaluate(tmp_path, instance=instance)
     assert not result.run_requests and not result.asset_events and result.cursor
     assert isinstance(evaluate(tmp_path, cursor=result.cursor, instance=instance), dg.SkipReason)
+
+
+def test_an_empty_data_directory_starts_no_run_and_says_why(tmp_path):
+    (tmp_path / "raw" / "jsonl").mkdir(parents=True)
+    (tmp_path / "raw" / "jsonl" / ".gitkeep").write_text("")
+    skipped = evaluate(tmp_path)
+    assert isinstance(skipped, dg.SkipReason) and "no raw files yet" in skipped.skip_message
+    (tmp_path / "raw" / "jsonl" / "notes.jsonl").write_text('{"text": "first"}\n')
+    assert len(evaluate(tmp_path).run_requests) == 1  # the first file starts the first run
+
+
+def test_file_names_that_are_not_utf8_and_links_out_of_the_data_directory_do_not_stop_the_sensor(tmp_path):
+    data = tmp_path / "data"
+    (data / "raw" / "jsonl").mkdir(parents=True)
+    with open(bytes(data / "raw" / "jsonl") + b"/r\xe9colte.jsonl", "w") as handle:
+        handle.write('{"text": "harvest"}\n')
+    (tmp_path / "private.jsonl").write_text('{"text": "outside"}\n')
+    (data / "raw" / "jsonl" / "link.jsonl").symlink_to(tmp_path / "private.jsonl")
+    first = evaluate(data)
+    assert len(first.run_requests) == 1
+    (tmp_path / "private.jsonl").write_text('{"text": "changed outside"}\n')  # never read, so no change
+    assert isinstance(evaluate(data, cursor=first.cursor), dg.SkipReason)

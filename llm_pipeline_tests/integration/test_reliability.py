@@ -32,6 +32,7 @@ from llm_pipeline.stages.plaintext.report import IngestReport
 from llm_pipeline.stages.plaintext.settings import PlaintextSettings
 from llm_pipeline.stages.splits.assign import assign_split
 from llm_pipeline.storage.layout import DataLayout
+from llm_pipeline.storage.raw_files import printable_name
 from llm_pipeline.storage.stage_output import iter_records, load_records, save_dataset
 from llm_pipeline_tests.support import REPO_ROOT
 from llm_pipeline_tests.support.bad_inputs import BAD_INPUTS, HUGE_LINE_BYTES, NESTING_DEPTH, BadInput
@@ -148,8 +149,8 @@ def test_the_run_over_bad_input_succeeds_and_every_count_balances(corpus):
             metadata["records_in"]
             == metadata["records_kept"] + metadata["records_dropped"] + metadata["records_rejected"]
         )
-    raw_names = {
-        path.relative_to(corpus.data / "raw").as_posix() for path in (corpus.data / "raw").rglob("*") if path.is_file()
+    raw_names = {  # every entry, links and FIFOs too, by the printable name sources use
+        printable_name(path.relative_to(corpus.data / "raw").as_posix()) for path in (corpus.data / "raw").rglob("*")
     }
     for stage in ("plaintext", "filtered"):
         for rejection in rows(corpus.data / "rejected" / stage):
@@ -167,16 +168,40 @@ def _expectation_params() -> list:
 
 @pytest.mark.parametrize("bad", _expectation_params())
 def test_each_bad_input_is_kept_or_quarantined_with_a_reason(corpus, bad: BadInput):
-    records = from_file(rows(corpus.data / "plaintext"), bad.path)
+    every_record = rows(corpus.data / "plaintext")
+    records = from_file(every_record, bad.path)
     rejections = from_file(rows(corpus.data / "rejected" / "plaintext"), bad.path)
+    if bad.never_keeps:  # in no record at all: a link's target must not turn up under another name
+        assert not any(
+            bad.never_keeps in (record["text"] or f"{record['input']}\n{record['output']}") for record in every_record
+        )
+    if bad.ignored:
+        assert not records and not rejections
+        (event,) = [e for e in corpus.result.get_asset_materialization_events() if e.asset_key.path == ["plaintext"]]
+        assert f"| `{bad.path}` |" in event.materialization.metadata["raw_entries_ignored"].value
+        return
     assert records or rejections, f"{bad.kind}: no record and no rejection"
     texts = [record["text"] or f"{record['input']}\n{record['output']}" for record in records]
     if bad.keeps:
         assert any(bad.keeps in text for text in texts), f"{bad.kind}: {[text[:80] for text in texts]}"
-    if bad.never_keeps:
-        assert not any(bad.never_keeps in text for text in texts)
     if bad.reasons:
         assert any(rejection["reason"].startswith(bad.reasons) for rejection in rejections), rejections
+
+
+def test_a_rerun_over_the_same_raw_files_changes_no_output(corpus):
+    # Caches keyed by record id must hand each record its own verdicts and tokens back.
+    folders = [*DATASET_STAGES, *(f"rejected/{stage}" for stage in DATASET_STAGES)]
+
+    def contents(folder: str):
+        saved = datasets.load_from_disk(str(corpus.data / folder)) if (corpus.data / folder).exists() else []
+        return {name: split.to_list() for name, split in saved.items()} if isinstance(saved, dict) else list(saved)
+
+    before = {folder: contents(folder) for folder in folders}
+    assert before["splits"]["train"], "nothing to compare"
+    again = materialize(corpus.data, DATASET_STAGES)
+    assert again.success
+    for folder in folders:
+        assert contents(folder) == before[folder], folder
 
 
 def test_a_dump_that_tries_to_escape_changes_nothing_outside_the_run(corpus):
@@ -186,7 +211,9 @@ def test_a_dump_that_tries_to_escape_changes_nothing_outside_the_run(corpus):
     assert (corpus.outside / "sentinel.txt").read_text() == SENTINEL_TEXT
     for name in RELATIVE_TARGETS:
         assert not (REPO / name).exists() and not (Path.cwd() / name).exists() and not list(corpus.data.rglob(name))
-    assert {path.name for path in corpus.data.iterdir()} == {"raw", "rejected", "cache", *DATASET_STAGES}
+    # The stage folders, their write locks, and the file a corpus link inside the data directory points at.
+    expected = {"raw", "rejected", "cache", ".locks", "shared-notes.jsonl", *DATASET_STAGES}
+    assert {path.name for path in corpus.data.iterdir()} == expected
 
     # The dump is read, never executed: statements that would reach the host (ATTACH, load_extension,
     # writefile, VACUUM INTO, PRAGMA temp_store_directory, COPY TO) are reported as unsafe; an INSERT
@@ -378,7 +405,8 @@ def test_two_runs_at_once_each_leave_whole_outputs(tmp_path):
         assert (data / "splits" / jsonl).read_text().count("\n") == len(sides[name])
     for stage in ("plaintext", "filtered", "clustered"):
         assert len(load_records(data / stage)) > 0  # a whole dataset: its state and every shard are there
-    assert not [path.name for path in data.iterdir() if path.name.startswith(".")]
+    # No work folder is left behind; .locks holds the stages' write locks (storage.locks).
+    assert not [path.name for path in data.iterdir() if path.name.startswith(".") and path.name != ".locks"]
 
 
 def test_a_stage_is_never_missing_while_another_process_replaces_it(tmp_path):

@@ -8,6 +8,7 @@ from llm_pipeline.defs.config import config_class
 from llm_pipeline.defs.metadata import (
     balance_metadata,
     counts_markdown,
+    entries_markdown,
     mappings_markdown,
     names_markdown,
     samples_by_reason_markdown,
@@ -54,6 +55,8 @@ def plaintext_asset(project_settings: PlaintextSettings) -> dg.AssetsDefinition:
                     names_markdown(result.parsed, "_none: every file was unchanged_")
                 ),
                 "cache_entries_removed": dg.MetadataValue.int(result.cache_entries_removed),
+                # By design not read: dot-files, entries outside raw/<format>/ (refused ones are rejections).
+                "raw_entries_ignored": dg.MetadataValue.md(entries_markdown(result.ignored, "_none_")),
                 "rejected_by_reason": dg.MetadataValue.md(counts_markdown(report.rejected)),
                 "rejected_samples": dg.MetadataValue.md(samples_by_reason_markdown(result.rejections)),
                 "column_mappings": dg.MetadataValue.md(mappings_markdown(report.mappings)),

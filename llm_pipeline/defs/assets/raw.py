@@ -4,9 +4,10 @@ import warnings
 
 import dagster as dg
 
+from llm_pipeline.defs.metadata import entries_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.plaintext.formats import FORMATS as RAW_FORMATS
-from llm_pipeline.storage.raw_files import combined_digest, folder_digests
+from llm_pipeline.storage.raw_files import combined_digest, folder_digests, scan_folder
 
 RAW_GROUP = "raw_data"
 
@@ -16,18 +17,28 @@ def raw_asset_key(fmt: str) -> dg.AssetKey:
 
 
 def observe_raw_folder(data_dir: DataDirResource, fmt: str) -> dg.ObserveResult:
-    folder = data_dir.layout.raw(fmt)
-    digests = folder_digests(folder)
+    layout = data_dir.layout
+    folder = layout.raw(fmt)
+    scan = scan_folder(folder, layout.root, layout.raw())
+    digests = folder_digests(folder, layout.root, layout.raw())
     listing = "\n".join(f"- `{name}` ({digest[:12]})" for name, digest in digests.items()) or "_no files_"
     return dg.ObserveResult(
         data_version=dg.DataVersion(combined_digest(digests)),
         metadata={
             "folder": dg.MetadataValue.path(str(folder)),
             "files": dg.MetadataValue.int(len(digests)),
-            "bytes": dg.MetadataValue.int(sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())),
+            "bytes": dg.MetadataValue.int(sum(_size(path) for path, _ in scan.files)),
             "file_list": dg.MetadataValue.md(listing),
+            "not_read": dg.MetadataValue.md(entries_markdown(scan.refused + scan.ignored)),
         },
     )
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # removed since the listing
+        return 0
 
 
 def _raw_source(fmt: str) -> dg.SourceAsset:

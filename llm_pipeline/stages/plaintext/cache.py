@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from llm_pipeline.records import Record, Rejection
+from llm_pipeline.stages.plaintext.formats.rows import rejection
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
 from llm_pipeline.stages.plaintext.settings import PlaintextSettings
@@ -166,21 +167,48 @@ def ingest_files(
     """Parse each (path, name, format) raw file, or read its earlier parse from `cache`."""
     run = IngestRun(parts=[], report=IngestReport(), parsed=[], cached=[], used_keys=set())
     for path, name, fmt in files:
-        digest = file_digest(path)
-        key = cache.key(name, fmt, digest)
-        parsed = cache.load(key)
-        from_cache = parsed is not None
-        if parsed is None:
-            report = IngestReport()
-            parsed = cache.store(key, read_raw_file(path, name, fmt, settings, report), report)
-            if file_digest(path) != digest:  # edited while parsed: use this parse, but do not keep it
-                cache.forget(key)
+        try:
+            key, parsed, from_cache = _parse_settled(path, name, fmt, settings, cache)
+        except FileNotFoundError:  # deleted after raw/ was listed: say so, the next run sees it gone
+            key, parsed, from_cache = _refused(cache, name, fmt, "file_vanished", "deleted while the run read raw/")
         (run.cached if from_cache else run.parsed).append(name)
         run.used_keys.add(key)
         run.report.merge(parsed.report)
         run.parts.append(parsed)
         on_file(name, parsed, from_cache)
     return run
+
+
+READ_ATTEMPTS = 3
+
+
+def _parse_settled(
+    path: Path, name: str, fmt: str, settings: PlaintextSettings, cache: ParsedFileCache
+) -> tuple[str, ParsedFile, bool]:
+    """(cache key, parse, from the cache?) of a file whose bytes were the same before and after
+    its parse; a file that changed during every one of READ_ATTEMPTS parses is quarantined whole
+    (its writer is not done: the sensor sees the next change and the next run reads it again)."""
+    for _ in range(READ_ATTEMPTS):
+        digest = file_digest(path)
+        key = cache.key(name, fmt, digest)
+        parsed = cache.load(key)
+        if parsed is not None:
+            return key, parsed, True
+        report = IngestReport()
+        parsed = cache.store(key, read_raw_file(path, name, fmt, settings, report), report)
+        if file_digest(path) == digest:
+            return key, parsed, False
+        cache.forget(key)  # a parse of bytes that are no longer there
+    detail = f"its bytes changed during each of {READ_ATTEMPTS} reads; it is read again once it stops changing"
+    return _refused(cache, name, fmt, "changed_while_read", detail)
+
+
+def _refused(cache: ParsedFileCache, name: str, fmt: str, reason: str, detail: str) -> tuple[str, ParsedFile, bool]:
+    """A whole-file quarantine entry as a parse (kept in the cache only for this run)."""
+    report = IngestReport()
+    key = cache.key(name, fmt, f"{reason}:{time.time_ns()}")
+    parsed = cache.store(key, [report.count(rejection(reason, name, detail=detail), fmt)], report)
+    return key, parsed, False
 
 
 def _report_to_json(report: IngestReport) -> dict:

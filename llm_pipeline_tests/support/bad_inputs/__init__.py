@@ -10,8 +10,9 @@ from llm_pipeline_tests.support.bad_inputs.common import BadInput
 from llm_pipeline_tests.support.bad_inputs.csv import CSV_INPUTS
 from llm_pipeline_tests.support.bad_inputs.html import HTML_INPUTS, NESTING_DEPTH
 from llm_pipeline_tests.support.bad_inputs.jsonl import HUGE_LINE_BYTES, JSONL_INPUTS
+from llm_pipeline_tests.support.bad_inputs.raw import RAW_INPUTS
 from llm_pipeline_tests.support.bad_inputs.sql import SQL_INPUTS
 
-BAD_INPUTS: list[BadInput] = [*HTML_INPUTS, *CSV_INPUTS, *SQL_INPUTS, *JSONL_INPUTS]
+BAD_INPUTS: list[BadInput] = [*HTML_INPUTS, *CSV_INPUTS, *SQL_INPUTS, *JSONL_INPUTS, *RAW_INPUTS]
 
 __all__ = ["BAD_INPUTS", "HUGE_LINE_BYTES", "NESTING_DEPTH", "BadInput"]

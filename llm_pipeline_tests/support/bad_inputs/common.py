@@ -22,11 +22,16 @@ class BadInput:
     never_keeps: str | None = None  # text no record from this file may contain
     bug: str | None = None  # a known fault in the pipeline that this file shows; the test is xfail
     on_its_own: bool = False  # slow to get through: tested alone, against a deadline, not in the shared run
+    ignored: bool = False  # not read by design: listed with its reason in the plaintext metadata instead
+    make: Callable[[Path], None] | None = None  # builds the entry under raw/ itself (links, FIFOs, odd names)
 
     def write(self, raw: Path) -> Path:
         target = raw / self.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.content())
+        if self.make is not None:
+            self.make(raw)
+        else:
+            target.write_bytes(self.content())
         return target
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from llm_pipeline.stages.plaintext.formats import csv, html, json, jsonl, parquet, sql
+from llm_pipeline.storage.raw_files import RawListing, scan_raw
 
 # Folder under raw/ -> its module; files enter the stage in this order.
 REGISTRY: dict[str, ModuleType] = {
@@ -26,8 +27,12 @@ FORMATS = tuple(REGISTRY)
 """The folders under raw/ that are read, in the order their files enter the stage."""
 
 
-def raw_files(raw: Path) -> list[tuple[Path, str, str]]:
-    """(path, name relative to raw/, format) of every raw file, format by format."""
-    from llm_pipeline.storage.raw_files import list_raw_files
+def scan_raw_folder(raw: Path, data_dir: Path) -> RawListing:
+    """Everything under raw/ (storage.raw_files): the files of each format folder, format by format,
+    named relative to raw/ (`csv/a.csv`), and every entry that is not read, with its reason."""
+    return scan_raw(raw, FORMATS, data_dir)
 
-    return [(path, path.relative_to(raw).as_posix(), fmt) for fmt in FORMATS for path in list_raw_files(raw / fmt)]
+
+def format_of(name: str) -> str:
+    """The format of a raw file from its name relative to raw/: the folder it lies in."""
+    return name.split("/", 1)[0]

@@ -17,6 +17,13 @@ def test_record_id_depends_on_content_only():
     assert qa("ab", "c").id != qa("a", "bc").id
 
 
+@pytest.mark.parametrize("between", ["\x1f", "\n", "\x00", ""])
+def test_no_text_takes_the_id_of_a_prompt_response_pair(between):
+    # Caches are keyed by id: a shared id would hand one record the other's verdict and tokens.
+    assert Record.unsupervised(f"Q{between}A", "test", "jsonl").id != qa("Q", "A").id
+    assert qa(f"Q{between}", "A").id != qa("Q", f"{between}A").id or between == ""
+
+
 def test_infer_mapping_recognises_common_layouts():
     assert infer_mapping([{"question": "q", "answer": "a"}]) == ColumnMapping(input=("question",), output="answer")
     alpaca = infer_mapping([{"instruction": "i", "input": "x", "output": "o"}])
