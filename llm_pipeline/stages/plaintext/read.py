@@ -1,4 +1,5 @@
-"""One raw file -> its records and rejections, through the format module its folder names."""
+"""One raw file -> its records and rejections, through the format module its folder names
+(decompressed first when it is compressed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from llm_pipeline.records import Rejection
+from llm_pipeline.stages.plaintext.compressed import CompressedFileError, decompressed
 from llm_pipeline.stages.plaintext.formats import REGISTRY
 from llm_pipeline.stages.plaintext.formats.rows import STAGE, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
@@ -18,9 +20,13 @@ def read_raw_file(path: Path, name: str, fmt: str, settings: PlaintextSettings, 
     report.files[fmt] += 1
     produced = False
     try:
-        for item in REGISTRY[fmt].read(path, name, getattr(settings, fmt), report):
-            produced = True
-            yield report.count(item, fmt)
+        with decompressed(path) as (readable, _):  # gzip, bz2, xz, zstd: parsed as their text
+            for item in REGISTRY[fmt].read(readable, name, getattr(settings, fmt), report):
+                produced = True
+                yield report.count(item, fmt)
+    except CompressedFileError as error:
+        produced = True
+        yield report.count(Rejection(stage=STAGE, reason=error.reason, source=name, detail=str(error)), fmt)
     except (OSError, ValueError, UnicodeError) as error:
         # A failure the parser could not attribute to one row: the rest of the file is quarantined whole.
         produced = True

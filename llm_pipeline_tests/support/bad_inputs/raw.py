@@ -1,9 +1,12 @@
-"""Entries under raw/ that are not plain files in a format folder: links, FIFOs, names that are
-not UTF-8, files in the wrong place, and texts that hold the characters ids were once built with."""
+"""Entries under raw/ that are not plain files in a format folder: compressed files, links,
+FIFOs, names that are not UTF-8, files in the wrong place, and texts that hold the characters
+record ids were once built with."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +66,33 @@ def _nothing() -> bytes:
     return b""
 
 
+COMPRESSED_CSV = "question;answer\nWhy turn the heap?;So that air reaches the middle and it stays warm.\n"
+
 RAW_INPUTS: list[BadInput] = [
+    BadInput(
+        "gzip CSV with a semicolon delimiter (sniffed after decompression)",
+        "csv/heap.csv.gz",
+        lambda: gzip.compress(COMPRESSED_CSV.encode()),
+        keeps="Why turn the heap?\nSo that air reaches the middle",
+    ),
+    BadInput(
+        "gzip bytes under a plain .jsonl name",
+        "jsonl/disguised.jsonl",
+        lambda: gzip.compress((json.dumps({"text": ARTICLE + " (gzip under a plain name)"}) + "\n").encode()),
+        keeps="(gzip under a plain name)",
+    ),
+    BadInput(
+        "xz-compressed JSONL",
+        "jsonl/notes.jsonl.xz",
+        lambda: lzma.compress((json.dumps({"text": ARTICLE + " (from xz)"}) + "\n").encode()),
+        keeps="(from xz)",
+    ),
+    BadInput(
+        "gzip stream cut short",
+        "jsonl/cut.jsonl.gz",
+        lambda: gzip.compress((json.dumps({"text": ARTICLE}) + "\n").encode() * 20)[:-25],
+        reasons=("bad_compressed_file",),
+    ),
     BadInput(
         "symlink to a file outside the data directory",
         "jsonl/private_link.jsonl",
