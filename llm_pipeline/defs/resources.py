@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from llm_pipeline.storage.atomic import ForeignFolderError
 from llm_pipeline.storage.layout import DataLayout, default_data_dir
 from llm_pipeline.storage.locks import DEFAULT_WAIT_S, StageBusyError, stage_lock
 
@@ -43,4 +44,7 @@ class DataDirResource(dg.ConfigurableResource):
                     )
             except StageBusyError as error:
                 raise dg.Failure(str(error), allow_retries=False) from error
-            yield layout
+            try:
+                yield layout
+            except ForeignFolderError as error:  # the same folder would be refused on every attempt
+                raise dg.Failure(str(error), allow_retries=False) from error

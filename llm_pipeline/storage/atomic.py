@@ -84,9 +84,35 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         replace_dir(staging, target)
 
 
+OWNER_MARKER = ".written_by_llm_pipeline"
+"""In every folder this project publishes: only such a folder is ever replaced (or deleted with it)."""
+# What folders written before the marker existed hold: a datasets save, a model, a parse cache entry.
+_EARLIER_OUTPUT_FILES = ("state.json", "dataset_dict.json", "config.json", "adapter_config.json", "records.arrow")
+
+
+class ForeignFolderError(OSError):
+    """A folder in the place of an output that this project did not write: it is never replaced."""
+
+
+def written_here(folder: Path) -> bool:
+    """Whether `folder` is an output of this project (marked, or one from before the marker)."""
+    return any((folder / name).exists() for name in (OWNER_MARKER, *_EARLIER_OUTPUT_FILES))
+
+
 def replace_dir(source: Path, target: Path) -> None:
     """Put the folder `source` in the place of `target` (if any) in one atomic step where the system
-    allows; afterwards `source` holds the previous `target` (or is gone), for the caller to remove."""
+    allows; afterwards `source` holds the previous `target` (or is gone), for the caller to remove.
+
+    `source` is marked as this project's output first, and a `target` that is not one (a user's
+    own folder where a stage would write: a data directory pointed at the wrong place) raises
+    ForeignFolderError and stays untouched.
+    """
+    if target.exists() and not written_here(target):
+        raise ForeignFolderError(
+            f"{target} exists and was not written by llm_pipeline: it is left as it is. Move it away, or point "
+            "the data directory elsewhere"
+        )
+    (source / OWNER_MARKER).write_text("Written by llm_pipeline; replaced whole by its next write.\n")
     if not target.exists():
         source.rename(target)
     elif not _exchange(source, target):

@@ -100,3 +100,15 @@ def test_merged_model_refuses_a_final_model_that_another_pipeline_trained(tmp_pa
     description = failure_description(result)
     assert f"holds run {'b' * 32}, not run {'a' * 32}" in description and "another pipeline" in description
     assert not (tmp_path / "models" / MERGED_DIR_NAME).exists()
+
+
+def test_a_data_directory_pointed_at_a_users_own_folders_replaces_none_of_them(tmp_path):
+    (tmp_path / "raw" / "jsonl").mkdir(parents=True)
+    (tmp_path / "raw" / "jsonl" / "notes.jsonl").write_text('{"text": "a note that would become a record"}\n')
+    (tmp_path / "plaintext").mkdir()
+    (tmp_path / "plaintext" / "novel.txt").write_text("the user's own plaintext folder")
+    result = dg.materialize(
+        [stage_asset("plaintext")], resources={"data_dir": DataDirResource(path=str(tmp_path))}, raise_on_error=False
+    )
+    assert "was not written by llm_pipeline: it is left as it is" in failure_description(result)
+    assert [path.name for path in (tmp_path / "plaintext").iterdir()] == ["novel.txt"]

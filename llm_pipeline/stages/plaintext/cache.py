@@ -30,7 +30,7 @@ from llm_pipeline.stages.plaintext.formats.rows import rejection
 from llm_pipeline.stages.plaintext.read import read_raw_file
 from llm_pipeline.stages.plaintext.report import IngestReport
 from llm_pipeline.stages.plaintext.settings import PlaintextSettings
-from llm_pipeline.storage.atomic import atomic_dir, sweep_dead_writers
+from llm_pipeline.storage.atomic import atomic_dir, sweep_dead_writers, written_here
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import file_digest, plain, settings_fingerprint
 from llm_pipeline.storage.stage_output import RECORD_FEATURES, REJECTION_FEATURES, ArrowRowWriter, read_arrow_table
@@ -114,7 +114,7 @@ class ParsedFileCache:
                 continue
             sweep_dead_writers(shard)
             for entry in shard.iterdir():
-                if entry.name in used or entry.name.startswith("."):
+                if entry.name in used or entry.name.startswith(".") or not written_here(entry):
                     continue
                 try:
                     if entry.stat().st_mtime >= self._opened_at:

@@ -3,7 +3,7 @@
 import pytest
 
 from llm_pipeline.records import Record, Rejection
-from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.atomic import OWNER_MARKER, ForeignFolderError, atomic_dir
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records, save_records, save_rejections
 
@@ -39,3 +39,23 @@ def test_configured_paths_cannot_leave_the_data_directory(tmp_path):
     assert layout.inside("raw/html") == (tmp_path / "raw" / "html").resolve()
     with pytest.raises(ValueError, match="leaves the data directory"):
         layout.inside("../../etc")
+
+
+def test_a_folder_this_project_did_not_write_is_never_replaced(tmp_path):
+    own = tmp_path / "plaintext"
+    own.mkdir()
+    (own / "chapter1.txt").write_text("a user's own file, in the place where a stage would write")
+    with pytest.raises(ForeignFolderError, match="was not written by llm_pipeline"):
+        with atomic_dir(own) as staging:
+            (staging / "data.arrow").write_text("new output")
+    assert [path.name for path in own.iterdir()] == ["chapter1.txt"]
+
+    earlier = tmp_path / "filtered"  # an output from before outputs were marked: a datasets save
+    earlier.mkdir()
+    (earlier / "state.json").write_text("{}")
+    with atomic_dir(earlier) as staging:
+        (staging / "data.arrow").write_text("new output")
+    assert sorted(path.name for path in earlier.iterdir()) == [OWNER_MARKER, "data.arrow"]
+    with atomic_dir(earlier) as staging:  # marked now: replaced again
+        (staging / "data.arrow").write_text("newer output")
+    assert (earlier / "data.arrow").read_text() == "newer output"
