@@ -1,5 +1,9 @@
 """CSV / TSV files -> rows as {column: cell}, decoded, nothing cut, ragged rows reported.
 
+A cell comes out exactly as the file holds it: a CSV is text, not HTML, so `&copy=` or `&lt;`
+are left alone (html.unescape would turn `&timestamp=` into `×tamp=`). An Excel `sep=;` first
+line names the delimiter and is not a row.
+
 pandas reads the file in chunks (`dtype=str`, no NA conversion), so memory stays flat however
 large the file and a cell of any length comes back whole. Two pandas habits are worked around:
 
@@ -17,7 +21,6 @@ import codecs
 import contextlib
 import csv
 import dataclasses
-import html
 import itertools
 import os
 import re
@@ -38,10 +41,15 @@ _SNIFF_CHARS = 64 * 1024
 _DETECT_BYTES = 1024 * 1024
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
-    # Python's "utf-16" reads the BOM, picks the byte order and drops the BOM from the text.
+    # Python's "utf-16"/"utf-32" read the BOM, pick the byte order and drop the BOM from the text.
+    # UTF-32 first: its little-endian BOM (FF FE 00 00) starts with UTF-16's (FF FE).
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Excel's first line naming the delimiter, e.g. `sep=;`.
+_EXCEL_SEPARATOR = re.compile(r"sep=([^\r\n\"])\r?\n?")
 _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _EOF_IN_QUOTE = re.compile(r"starting at row (\d+)")
 
@@ -130,18 +138,20 @@ def iter_rows(
 ) -> Iterator[dict[str, str]]:
     """Every row of a CSV/TSV file as {column: cell}.
 
-    Cells are strings, never cut; "" stays "" and "NA" stays "NA"; HTML entities are decoded;
-    column names are stripped. A row with more cells than the header is skipped and reported
-    as `on_error("line N", reason)` with N its physical line (raises `ParseError`, a
-    ValueError, when `on_error` is None). A row with fewer cells is padded with "".
+    Cells are strings exactly as written, never cut: "" stays "" and "NA" stays "NA", `&amp;`
+    stays `&amp;`; column names are stripped. An Excel `sep=X` first line sets the delimiter
+    (unless `delimiter` is given) and is skipped. A row with more cells than the header is
+    skipped and reported as `on_error("line N", reason)` with N its physical line (raises
+    `ParseError`, a ValueError, when `on_error` is None). A row with fewer cells is padded with "".
     """
     import pandas as pd
 
     path = Path(path)
     encoding = encoding or detect_encoding(path)
+    declared = _excel_separator(path, encoding)
     if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_file(path, encoding)
-    progress = _Progress()
+        delimiter = declared or ("\t" if path.suffix.lower() == ".tsv" else _sniff_file(path, encoding))
+    progress = _Progress(directive_lines=1 if declared else 0)
     locator = _LineLocator(path, encoding, delimiter)
     failure: Exception | None = None
     with contextlib.closing(locator):
@@ -164,6 +174,7 @@ def iter_rows(
 class _Progress:
     """What has been handed out, so a second reader can carry on where the first stopped."""
 
+    directive_lines: int = 0  # an Excel `sep=` line before the header: neither header nor row
     columns: list[str] | None = None
     rows_done: int = 0
     reported: set[int] = dataclasses.field(default_factory=set)  # record numbers, 1-based
@@ -173,7 +184,7 @@ def _rows_by_pandas(path, encoding, delimiter, chunksize, progress, locator, on_
     import pandas as pd
 
     try:
-        reader = _open_reader(path, encoding, delimiter, chunksize)
+        reader = _open_reader(path, encoding, delimiter, chunksize, progress.directive_lines)
     except pd.errors.EmptyDataError:  # an empty file has no rows
         return
     with reader:
@@ -193,9 +204,10 @@ def _rows_by_pandas(path, encoding, delimiter, chunksize, progress, locator, on_
                 yield {name: _cell(value) for name, value in zip(progress.columns, row, strict=False)}
 
 
-def _open_reader(path, encoding, delimiter, chunksize):
+def _open_reader(path, encoding, delimiter, chunksize, skip_lines):
     import pandas as pd
 
+    # Skipped lines still count in pandas' record numbers, as they do for `_LineLocator`.
     return pd.read_csv(
         path,
         sep=delimiter,
@@ -206,6 +218,7 @@ def _open_reader(path, encoding, delimiter, chunksize):
         encoding=encoding,
         encoding_errors="strict",
         on_bad_lines="warn",
+        skiprows=skip_lines,
         chunksize=chunksize,
         engine="c",
     )
@@ -224,7 +237,7 @@ def _rows_by_csv_module(path, encoding, delimiter, stop, progress, on_error):
             if stop is not None and index >= stop:
                 return
             line, start_line = start_line, reader.line_num + 1
-            if not cells:
+            if not cells or index < progress.directive_lines:
                 continue
             if not header_seen:
                 header_seen = True
@@ -259,6 +272,13 @@ def _unlimited_csv_fields():
         csv.field_size_limit(old_limit)
 
 
+def _excel_separator(path: Path, encoding: str) -> str | None:
+    """The delimiter an Excel `sep=X` first line names, or None when the file has no such line."""
+    with open(path, encoding=encoding, newline="") as f:
+        match = _EXCEL_SEPARATOR.fullmatch(f.readline())
+    return match.group(1) if match else None
+
+
 def _sniff_file(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, newline="") as f:
         return sniff_delimiter(f.read(_SNIFF_CHARS))
@@ -287,7 +307,7 @@ def _next_chunk(reader) -> tuple[object, list[tuple[int, str]]]:
 
 
 def _column_names(header: tuple) -> list[str]:
-    """Header cells stripped and unescaped; blank names become colN, repeats get a .N suffix."""
+    """Header cells stripped; blank names become colN, repeats get a .N suffix."""
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(header, start=1):
@@ -301,9 +321,7 @@ def _column_names(header: tuple) -> list[str]:
 
 
 def _cell(value: object) -> str:
-    if not isinstance(value, str):  # a padded cell of a short row
-        return ""
-    return html.unescape(value) if "&" in value else value
+    return value if isinstance(value, str) else ""  # not a str: a padded cell of a short row
 
 
 class _LineLocator:

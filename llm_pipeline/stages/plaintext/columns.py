@@ -3,6 +3,10 @@
 A user names the fields in config; without config a mapping is inferred from common field
 names, falling back to the longest free-text field, and the asset's metadata reports what
 was chosen so the guess is never silent.
+
+A value becomes text as written: strings as they are, numbers as the file spells them (JSON
+numbers arrive as `strict_json.JSONNumber` tokens), booleans as `true`/`false` (JSON's and SQL's
+spelling, not Python's `True`); null is no value; an object, array or blob is refused.
 """
 
 from __future__ import annotations
@@ -69,8 +73,14 @@ class ColumnMapping:
 
 
 def _join(row: Mapping[str, object], names: Sequence[str]) -> str:
-    parts = (row.get(name) for name in names)
-    return "\n\n".join(str(part).strip() for part in parts if part is not None and str(part).strip())
+    texts = (_as_text(row.get(name)).strip() for name in names if row.get(name) is not None)
+    return "\n\n".join(text for text in texts if text)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):  # before str(): Python would write True
+        return "true" if value else "false"
+    return str(value)
 
 
 def infer_mapping(samples: Sequence[Mapping[str, object]]) -> ColumnMapping | None:

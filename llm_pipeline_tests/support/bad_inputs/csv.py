@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm_pipeline_tests.support.bad_inputs.common import QA_CSV, BadInput
+from llm_pipeline_tests.support.bad_inputs.common import QA, QA_CSV, BadInput
 
 CSV_INPUTS: list[BadInput] = [
     BadInput(
@@ -44,5 +44,28 @@ CSV_INPUTS: list[BadInput] = [
             QA_CSV + '"What is\x00 a NUL?","A byte of zero\x00 that C strings end on, found in files written badly."\n'
         ).encode(),
         keeps="Pinch off the flower buds",
+    ),
+    BadInput(
+        "CSV whose cells look like HTML entities (&copy=, &lt;)",
+        "csv/entity_like.csv",
+        lambda: (
+            b"question,answer\n"
+            b'"How do I ask the feed for one section?",'
+            b'"Request /feed?id=1&timestamp=2&section=3&copy=4; in HTML write &lt;br&gt;, not <br>."\n'
+        ),
+        keeps="/feed?id=1&timestamp=2&section=3&copy=4; in HTML write &lt;br&gt;",
+        never_keeps="\u00d7tamp",
+    ),
+    BadInput(
+        "CSV in UTF-32 with a BOM",
+        "csv/utf32.csv",
+        lambda: QA_CSV.encode("utf-32"),
+        keeps="Pinch off the flower buds",
+    ),
+    BadInput(
+        "CSV with an Excel sep= line",
+        "csv/excel_sep.csv",
+        lambda: ("sep=;\r\nquestion;answer\r\n" + "".join(f'"{q}";"{a}"\r\n' for q, a in QA)).encode(),
+        keeps=f"{QA[0][0]}\n{QA[0][1]}",  # the header row is the header: question -> answer
     ),
 ]

@@ -8,12 +8,18 @@ import json
 from llm_pipeline_tests.support.bad_inputs.common import ARTICLE, BadInput
 
 HUGE_LINE_BYTES = 50 * 1024 * 1024
+JSON_NESTING_DEPTH = 100_000
 
 
 def _huge_line() -> bytes:
     sentence = "A very long note about compost heaps and garden soil. "
     text = sentence * (HUGE_LINE_BYTES // len(sentence))
     return json.dumps({"text": text}).encode() + b"\n"
+
+
+def _deeply_nested_line() -> bytes:
+    nested = "[" * JSON_NESTING_DEPTH + "]" * JSON_NESTING_DEPTH
+    return f'{{"text": {nested}}}\n{json.dumps({"text": ARTICLE})}\n'.encode()
 
 
 JSONL_INPUTS: list[BadInput] = [
@@ -81,5 +87,42 @@ JSONL_INPUTS: list[BadInput] = [
         _huge_line,
         keeps="A very long note about compost",
         on_its_own=True,
+    ),
+    BadInput(
+        f"JSONL line nested {JSON_NESTING_DEPTH:,} levels deep",
+        "jsonl/deep.jsonl",
+        _deeply_nested_line,
+        keeps="Compost needs air",  # the line after it
+        reasons=("bad_json_line",),
+    ),
+    BadInput(
+        "JSONL with NaN and Infinity (not JSON)",
+        "jsonl/nan.jsonl",
+        lambda: (
+            json.dumps({"text": ARTICLE})
+            + '\n{"text": "Tides turn twice a day, pulled by the moon.", "score": NaN}\n'
+            + '{"text": Infinity}\n{"text": -Infinity}\n'
+        ).encode(),
+        keeps="Compost needs air",
+        never_keeps="Tides turn twice a day",
+        reasons=("bad_json_line",),
+    ),
+    BadInput(
+        "JSONL with a boolean answer",
+        "jsonl/boolean.jsonl",
+        lambda: b'{"instruction": "Is a compost heap alive with microbes?", "output": true}\n',
+        keeps="Is a compost heap alive with microbes?\ntrue",
+        never_keeps="microbes?\nTrue",
+    ),
+    BadInput(
+        "JSONL object holding a key twice",
+        "jsonl/duplicate_key.jsonl",
+        lambda: (
+            json.dumps({"text": ARTICLE})
+            + '\n{"text": "The first value of the key.", "text": "The second value, kept silently by json."}\n'
+        ).encode(),
+        keeps="Compost needs air",
+        never_keeps="kept silently by json",
+        reasons=("duplicate_key",),
     ),
 ]

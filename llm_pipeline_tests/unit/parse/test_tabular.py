@@ -80,14 +80,27 @@ def test_unterminated_quote_keeps_earlier_rows_and_reports_where_it_starts(tmp_p
     assert "rest of the file is skipped" in errors[0][1]
 
 
-def test_header_names_are_stripped_and_entities_decoded(tmp_path):
-    rows, _ = _collect(_write(tmp_path, " show_id , title\ns1,Tom &amp; Jerry &#8211; &quot;classic&quot;\n"))
-    assert rows == [{"show_id": "s1", "title": 'Tom & Jerry – "classic"'}]
+def test_header_names_are_stripped_and_cells_keep_entity_like_text_as_written(tmp_path):
+    # A cell is text, not HTML: html.unescape would turn `&timestamp=` into `×tamp=` (a legacy
+    # entity needs no semicolon) and `&lt;` in a code answer into `<`.
+    url = "/feed?id=1&timestamp=2&section=3&copy=4"
+    code = "Write &lt;br&gt; in HTML, &amp; for an ampersand, &#8211; for a dash."
+    path = _write(tmp_path, f' show_id , title &amp; year\ns1,{url}\ns2,"{code}"\n')
+    rows, errors = _collect(path)
+    assert errors == []
+    assert rows == [{"show_id": "s1", "title &amp; year": url}, {"show_id": "s2", "title &amp; year": code}]
 
 
 @pytest.mark.parametrize(
     ("encoding", "expected"),
-    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", None), ("latin-1", None)],
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16"),
+        ("utf-32", "utf-32"),
+        ("cp1252", None),
+        ("latin-1", None),
+    ],
 )
 def test_encodings_are_detected(tmp_path, encoding, expected):
     path = _write(tmp_path, "name,city\nJosé,Zürich\nRenée,Besançon\n", encoding=encoding)
@@ -129,6 +142,18 @@ def test_big_endian_utf16_with_bom_is_read(tmp_path):
     assert (
         rows == [{"word": "Stra\u00dfe", "gloss": "street"}, {"word": "\u6771\u4eac", "gloss": "Tokyo"}]
         and errors == []
+    )
+
+
+@pytest.mark.parametrize(("bom", "encoding"), [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be")])
+def test_utf32_with_a_bom_is_not_read_as_utf16(tmp_path, bom, encoding):
+    # The UTF-32-LE BOM (FF FE 00 00) starts with the UTF-16-LE one (FF FE).
+    path = tmp_path / "utf32.csv"
+    path.write_bytes(bom + "word,gloss\nStra\u00dfe,street\n\U0001f600,smile\n".encode(encoding))
+    assert detect_encoding(path) == "utf-32"
+    assert _collect(path) == (
+        [{"word": "Stra\u00dfe", "gloss": "street"}, {"word": "\U0001f600", "gloss": "smile"}],
+        [],
     )
 
 
@@ -185,3 +210,23 @@ def test_lines_in_different_encodings_are_each_decoded_right(tmp_path):
     assert detect_encoding(path) == MIXED_ENCODING
     assert [row["title"] for row in iter_rows(path)] == ["Caf\u00e9", "Cr\u00eape"]
     assert [row["body"] for row in iter_rows(path, chunksize=1)][1] == "Rest the cr\u00eape batter \u2013 an hour."
+
+
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
+def test_an_excel_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path, bom):
+    # Excel writes `sep=;` before the header to name the delimiter; the cells hold commas, so a
+    # sniffer alone could pick ",".
+    path = tmp_path / "excel.csv"
+    path.write_bytes(bom + "sep=;\r\nname;note\r\nJos\u00e9;a, b, c\r\nRen\u00e9e;d, e\r\n".encode())
+    rows, errors = _collect(path)
+    assert errors == []
+    assert rows == [{"name": "Jos\u00e9", "note": "a, b, c"}, {"name": "Ren\u00e9e", "note": "d, e"}]
+
+
+def test_after_an_excel_sep_line_bad_rows_are_still_located_by_their_physical_line(tmp_path):
+    rows, errors = _collect(_write(tmp_path, "sep=|\na|b\n1|2\n5|6|7\n8|9\n"))
+    assert rows == [{"a": "1", "b": "2"}, {"a": "8", "b": "9"}]
+    assert errors == [("line 4", "ragged row: 3 fields, the header has 2")]
+    rows, errors = _collect(_write(tmp_path, 'sep=;\na;b\n1;2\n3;"never closed\n4;5\n', name="quote.csv"))
+    assert rows == [{"a": "1", "b": "2"}]
+    assert [loc for loc, _ in errors] == ["line 4"]

@@ -1,5 +1,9 @@
 """JSON files holding an array of records (LLaMA-Factory's data files): each element through the key
-mapping; an element that is not an object, or a file that is not one JSON array, is quarantined."""
+mapping; an element that is not an object, or a file that is not one JSON array, is quarantined.
+
+The file is read by `strict_json`, as one document: NaN or Infinity anywhere, nesting too deep to
+parse, or one key given twice with two values quarantines the whole file, as a syntax error does.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm_pipeline.parse import strict_json
 from llm_pipeline.setting import setting
 from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
 from llm_pipeline.stages.plaintext.formats.rows import mapped, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
-
-_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
         yield rejection("empty_file", name)
         return
     try:
-        items = json.loads(data.decode("utf-8-sig"))
+        items = strict_json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         yield rejection("bad_json_file", name, preview=data[:80], detail=f"not UTF-8: {error}")
         return
@@ -42,15 +45,23 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
         location = f"line {error.lineno} column {error.colno}"
         yield rejection("bad_json_file", f"{name} {location}", preview=data[:80], detail=f"not JSON: {error.msg}")
         return
+    except strict_json.DuplicateKeyError as error:
+        yield rejection("duplicate_key", name, preview=data[:80], detail=str(error))
+        return
+    except ValueError as error:  # NaN, Infinity, nesting too deep: no position to give
+        yield rejection("bad_json_file", name, preview=data[:80], detail=f"not JSON: {error}")
+        return
     if not isinstance(items, list):
-        kind = _json_type(items)
+        kind = strict_json.json_type(items)
         yield rejection("not_a_json_array", name, preview=items, detail=f"a JSON {kind}, not an array of records")
         return
     seen_mappings: set[str] = set()
     for number, obj in enumerate(items, start=1):
         source = f"{name} item {number}"
         if not isinstance(obj, dict):
-            yield rejection("bad_json_item", source, preview=obj, detail=f"a JSON {_json_type(obj)}, not an object")
+            yield rejection(
+                "bad_json_item", source, preview=obj, detail=f"a JSON {strict_json.json_type(obj)}, not an object"
+            )
             continue
         mapping = settings.fields or infer_mapping([obj])
         if mapping is None:
@@ -59,7 +70,3 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
         seen_mappings.add(mapping.describe())
         yield mapped(mapping, obj, source, "json")
     report.mappings[name] = "; ".join(sorted(seen_mappings)) or "none"
-
-
-def _json_type(value: object) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)

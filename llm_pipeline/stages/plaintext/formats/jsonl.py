@@ -1,4 +1,5 @@
-"""JSONL: one object per line through the key mapping; a line that is not JSON is quarantined."""
+"""JSONL: one object per line through the key mapping; a line that is not JSON (NaN and Infinity
+included), or that holds one key twice with different values, is quarantined with its line."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ class Settings:
 
 def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Iterator[Item]:
     from llm_pipeline.parse.jsonl import iter_objects
+    from llm_pipeline.parse.strict_json import DUPLICATE_KEY
 
     errors: list[Rejection] = []
 
     def on_error(location: str, reason: str) -> None:
-        errors.append(rejection("bad_json_line", f"{name} {location}", detail=reason))
+        kind = "duplicate_key" if reason.startswith(DUPLICATE_KEY) else "bad_json_line"
+        errors.append(rejection(kind, f"{name} {location}", detail=reason))
 
     seen_mappings: set[str] = set()
     empty = True

@@ -84,3 +84,37 @@ def test_empty_files_arrays_and_undecodable_bytes_are_quarantined_not_ignored(tm
     ]
     [undecodable] = _read(tmp_path / "latin1.json", "json/latin1.json")[1]
     assert undecodable.reason == "bad_json_file" and undecodable.detail.startswith("not UTF-8")
+
+
+def test_a_file_nested_too_deeply_is_quarantined_not_a_crash(tmp_path):
+    depth = 100_000
+    (tmp_path / "deep.json").write_text('[{"text": ' + "[" * depth + "]" * depth + "}]")
+    (tmp_path / "fine.json").write_text(json.dumps([{"text": "A file read after the deep one."}]))
+    records, rejections, _ = _read(tmp_path / "deep.json", "json/deep.json")
+    assert records == []
+    assert [(r.reason, r.source) for r in rejections] == [("bad_json_file", "json/deep.json")]
+    assert "nested too deeply" in rejections[0].detail
+    assert [r.text for r in _read(tmp_path / "fine.json", "json/fine.json")[0]] == ["A file read after the deep one."]
+
+
+def test_nan_and_infinity_make_the_file_not_json(tmp_path):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        path = tmp_path / "scores.json"
+        path.write_text(f'[{{"text": "Tides turn twice a day.", "score": {constant}}}]')
+        records, rejections, _ = _read(path, "json/scores.json")
+        assert records == []
+        assert [(r.reason, r.source) for r in rejections] == [("bad_json_file", "json/scores.json")]
+        assert f"{constant} is not" in rejections[0].detail
+
+
+def test_scalars_are_rendered_as_json_writes_them_and_duplicate_keys_are_refused(tmp_path):
+    path = tmp_path / "scalars.json"
+    path.write_text('[{"text": true}, {"instruction": "How much flour?", "output": 2.50}, {"text": null}]')
+    records, rejections, _ = _read(path, "json/scalars.json")
+    assert [(r.text, r.input, r.output) for r in records] == [("true", None, None), (None, "How much flour?", "2.50")]
+    assert [(r.reason, r.source) for r in rejections] == [("empty_text", "json/scalars.json item 3")]
+    path.write_text('[{"text": "kept"}, {"output": "first", "output": "second", "instruction": "Which?"}]')
+    records, rejections, _ = _read(path, "json/dupes.json")
+    assert records == []
+    assert [(r.reason, r.source) for r in rejections] == [("duplicate_key", "json/dupes.json")]
+    assert "'output'" in rejections[0].detail

@@ -70,3 +70,14 @@ def test_csv_rows_keep_long_cells_and_ragged_rows_are_located(tmp_path):
 
 def test_the_config_html_modes_are_the_parser_modes():
     assert typing.get_args(HtmlMode) == MODES
+
+
+def test_csv_cells_reach_the_records_exactly_as_written(tmp_path):
+    # An Excel `sep=;` line names the delimiter; entity-like text is text, not HTML to decode.
+    question = "How do I pass a timestamp in the feed URL?"
+    answer = "Add &timestamp=1700000000&section=news&copy=1; in HTML write &lt;a href&gt;, never <a href>."
+    path = tmp_path / "faq.csv"
+    path.write_bytes(f'sep=;\nquestion;answer\n"{question}";"{answer}"\n'.encode("utf-32"))
+    records, rejections, report = _read(path, "csv/faq.csv", "csv")
+    assert [(r.input, r.output, r.source) for r in records] == [(question, answer, "csv/faq.csv row 1")]
+    assert rejections == [] and report.mappings["csv/faq.csv"] == "input <- question; output <- answer"
