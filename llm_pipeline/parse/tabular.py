@@ -74,8 +74,12 @@ def detect_encoding(path: str | os.PathLike) -> str:
         return MIXED_ENCODING
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head).best()
-    for encoding in ([best.encoding] if best else []) + ["cp1252"]:
+    matches = list(from_bytes(head))
+    # On little text the Latin code pages tie (cp1250 read "crème" as "crčme"); among the equally
+    # good guesses windows-1252 is by far the most common.
+    tied = [match for match in matches if match.chaos <= matches[0].chaos]
+    guesses = ["cp1252"] if any("cp1252" in match.could_be_from_charset for match in tied) else []
+    for encoding in guesses + [match.encoding for match in matches[:1]] + ["cp1252"]:
         if _decodes_whole_file(path, encoding):
             return encoding
     return "latin-1"  # every byte is a latin-1 character, so this always reads

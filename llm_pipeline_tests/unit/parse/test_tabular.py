@@ -230,3 +230,22 @@ def test_after_an_excel_sep_line_bad_rows_are_still_located_by_their_physical_li
     rows, errors = _collect(_write(tmp_path, 'sep=;\na;b\n1;2\n3;"never closed\n4;5\n', name="quote.csv"))
     assert rows == [{"a": "1", "b": "2"}]
     assert [loc for loc, _ in errors] == ["line 4"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("question;answer\nCafé?;Steam the milk for a café crème.\nCrêpe?;Rest the crêpe batter.\n", "cp1252"),
+        (
+            "otázka;odpověď\nProč?;Příliš žluťoučký kůň úpěl ďábelské ódy.\n"
+            "Kde?;Řeka teče přes město a večer je tam klid.\n",
+            "cp1250",
+        ),
+    ],
+)
+def test_short_legacy_text_is_decoded_in_its_own_code_page(tmp_path, text, encoding):
+    # On a few lines the Latin code pages tie; French must not come out as "crčme".
+    path = tmp_path / "short.csv"
+    path.write_bytes(text.encode(encoding))
+    rows = list(iter_rows(path))
+    assert [list(row.values()) for row in rows] == [line.split(";") for line in text.splitlines()[1:]]
