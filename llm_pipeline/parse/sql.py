@@ -13,26 +13,27 @@ Rows come from two places:
 - PostgreSQL `COPY table (cols) FROM stdin;` followed by tab-separated data lines up to `\\.`:
   text with `\\N` for NULL, typed with the column types of the table's CREATE TABLE, so that
   the same data gives the same rows as an INSERT dump.
-Every other statement (CREATE, SET, DROP, LOCK ...) carries no rows and is skipped.
+Every other statement (CREATE, SET, DROP, LOCK ...) carries no rows and is skipped. Values are
+literals; the only expressions evaluated are those the dump tools write for literals: CAST(x AS
+type) (SSMS) and replace(), char() and `||` over literals (the sqlite3 shell's `.dump`).
+
+Whether backslashes escape in plain strings (MySQL only) is decided by `sql_dialect` from the
+evidence of the file's start; dollar-quoted bodies (`$$ .. $$`) are whole strings elsewhere.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 from llm_pipeline.parse.errors import OnError, report
+from llm_pipeline.parse.sql_dialect import SAMPLE_CHARS, Dialect, guess_dialect
 from llm_pipeline.parse.tabular import detect_encoding
 
-Dialect = Literal["mysql", "postgresql", "sqlite", "sqlserver"]
 Row = dict[str, object]
-
-_DIALECT_SAMPLE_CHARS = 64 * 1024
-# Only MySQL reads backslash escapes in plain strings; these mark a MySQL/MariaDB dump.
-_MYSQL_MARKERS = re.compile(r"`|/\*!\d|\bENGINE\s*=|\bLOCK TABLES\b|^-- (?:MySQL|MariaDB) dump", re.I | re.M)
 
 
 class _Malformed(Exception):
@@ -57,41 +58,65 @@ def iter_rows(
     col1..colN. A statement that cannot be read is reported as
     `on_error("statement 12 (line 340)", reason)` and skipped whole (a bad COPY line: that
     line only); with no `on_error` it raises `ParseError` (a ValueError). `dialect` is
-    guessed from the file when not given (it only decides whether backslashes escape).
+    guessed from the file when not given (see `sql_dialect`; it decides whether backslashes
+    escape).
     """
+    for table, _, row in iter_numbered_rows(path, on_error=on_error, dialect=dialect, encoding=encoding):
+        yield table, row
+
+
+def iter_numbered_rows(
+    path: str | os.PathLike,
+    *,
+    on_error: OnError | None = None,
+    dialect: Dialect | None = None,
+    encoding: str | None = None,
+) -> Iterator[tuple[str, int, Row]]:
+    """(table, number, row) as `iter_rows`, where `number` is the row's 1-based place among
+    its table's rows in the dump. Rows of rejected statements and bad COPY lines keep their
+    places, so that a row's number stays true whatever was rejected before it."""
     encoding = encoding or detect_encoding(path)
     with open(path, encoding=encoding) as f:
-        mysql = dialect == "mysql" if dialect else bool(_MYSQL_MARKERS.search(f.read(_DIALECT_SAMPLE_CHARS)))
+        mysql = (dialect or guess_dialect(f.read(SAMPLE_CHARS))) == "mysql"
         f.seek(0)
         tables: dict[str, _Table] = {}
+        places: Counter[str] = Counter()
         for statement in _split_statements(f, mysql):
             try:
-                yield from _rows_of(statement, tables, mysql, on_error)
+                for table, row in _rows_of(statement, tables, mysql, on_error):
+                    places[table] += 1
+                    if row is not None:
+                        yield table, places[table], row
             except _Malformed as error:
                 line = statement.line + statement.text.count("\n", 0, error.pos)
                 report(on_error, f"statement {statement.number} (line {line})", error.reason)
+                if statement.copy is None:
+                    places.update(_rows_meant(statement.text, mysql))
 
 
 def _rows_of(statement: _Statement, tables: dict[str, _Table], mysql: bool, on_error: OnError | None):
+    """(table, row) for each row of a statement; (table, None) holds the place of a bad COPY line."""
     if statement.copy is not None:
         yield from _copy_rows(statement, tables, on_error)
         return
-    keyword = _first_word(statement.text)
+    text = statement.text
+    start = _batch_start(text)
+    keyword = _first_word(text, start)
     # INSERTs are read, never run: text inside their strings may mention anything.
-    if keyword not in ("INSERT", "REPLACE") and _HOST_EFFECT.search(statement.text):
+    if keyword not in ("INSERT", "REPLACE") and _HOST_EFFECT.search(text[start:] if start else text):
         # Never executed here, but a dump that tries to reach the host is worth a trace in rejected/.
-        raise _Malformed(f"{UNSAFE_STATEMENT}: {' '.join(statement.text.split())[:80]}", 0)
+        raise _Malformed(f"{UNSAFE_STATEMENT}: {' '.join(text.split())[:80]}", 0)
     if keyword in ("INSERT", "REPLACE"):
         # All or nothing: a statement with one bad tuple is reported whole, not half-kept.
-        yield from list(_insert_rows(statement.text, tables, mysql))
-    elif keyword == "CREATE" and _CREATE_TABLE.match(statement.text):
-        table = _read_create_table(statement.text)
+        yield from list(_insert_rows(text, tables, mysql, start))
+    elif keyword == "CREATE" and _CREATE_TABLE.match(text, start):
+        table = _read_create_table(text[start:] if start else text)
         if table is not None:
             tables[table.name.casefold()] = table
 
 
-def _first_word(text: str) -> str:
-    match = _WORD.match(text)
+def _first_word(text: str, pos: int = 0) -> str:
+    match = _WORD.match(text, pos)
     return match.group(1).upper() if match else ""
 
 
@@ -272,6 +297,15 @@ def _split_statements(f, mysql: bool) -> Iterator[_Statement]:
 _IDENT = r'(?:`[^`]*(?:``[^`]*)*`|"[^"]*(?:""[^"]*)*"|\[[^\]]*\]|[^\s,.()`"\[\];]+)'
 _QUALIFIED = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
 _IDENT_RE = re.compile(_IDENT)
+# SSMS "Generate Scripts" opens a batch with `SET IDENTITY_INSERT [dbo].[T] ON` (and other
+# session options) on the lines before its INSERTs, with no ';' between them.
+_SESSION_OPTIONS = re.compile(rf"(?:\s*SET\s+(?:IDENTITY_INSERT\s+{_QUALIFIED}|[A-Za-z_]+)\s+(?:ON|OFF)\b)+", re.I)
+
+
+def _batch_start(text: str, pos: int = 0) -> int:
+    """Where the statement proper starts, after SQL Server session options that open its batch."""
+    options = _SESSION_OPTIONS.match(text, pos)
+    return options.end() if options else pos
 
 
 def _unquote(identifier: str) -> str:
@@ -419,14 +453,14 @@ _INSERT = re.compile(
 )
 
 
-def _insert_rows(text: str, tables: dict[str, _Table], mysql: bool) -> Iterator[tuple[str, Row]]:
+def _insert_rows(text: str, tables: dict[str, _Table], mysql: bool, start: int = 0) -> Iterator[tuple[str, Row]]:
     """Rows of an INSERT. SQL Server scripts put one INSERT per line with no ';' between
-    them, so a text may hold several INSERTs (and a closing SET) one after the other."""
-    pos: int | None = 0
+    them, so a text may hold several INSERTs (and SET options) one after the other."""
+    pos: int | None = start
     while pos is not None:
-        header = _INSERT.match(text, pos)
+        header = _INSERT.match(text, pos if pos == start else _batch_start(text, pos))
         if header is None:
-            if pos == 0:
+            if pos == start:
                 raise _Malformed("not an INSERT ... VALUES statement (INSERT ... SELECT carries no literal rows)")
             return  # a SET ... after the INSERTs of a batch: no rows
         pos = yield from _typed_rows(text, header, tables, mysql)
@@ -454,6 +488,33 @@ def _typed_rows(text: str, header: re.Match, tables: dict[str, _Table], mysql: b
         if bytes in kinds:
             values = [_bytea(v) if kind is bytes else v for v, kind in zip(values, kinds, strict=False)]
         yield table, dict(zip(names, values, strict=False))
+
+
+def _rows_meant(text: str, mysql: bool) -> Counter[str]:
+    """How many rows a statement that could not be read meant to insert, per table: the
+    parenthesised groups at the top level of its VALUES lists, read leniently."""
+    counts: Counter[str] = Counter()
+    match = _TOKENS[mysql].match
+    pos = 0
+    while header := _INSERT.match(text, _batch_start(text, pos)):
+        table, pos, depth = _table_name(header.group("table")), header.end(), 0
+        while True:
+            m = match(text, pos)
+            if m is None:  # an unreadable character: step over it
+                pos += 1
+                continue
+            if m.lastgroup == "end":
+                return counts
+            pos, punct = m.end(), m.group("punct")
+            if punct == "(":
+                depth += 1
+                counts[table] += depth == 1
+            elif punct == ")":
+                depth = max(depth - 1, 0)
+            elif depth == 0 and m.lastgroup == "word" and m.group("word").upper() in _NEXT_STATEMENT:
+                pos = m.start("word")
+                break
+    return counts
 
 
 def _kinds_for(columns: list[str] | None, table: _Table | None) -> list[type | None]:
@@ -548,7 +609,25 @@ def _read_tuples(text: str, pos: int, mysql: bool):
             raise _Malformed(_unexpected(text, pos, "',' or the end of the statement after a row"), pos)
 
 
-def _read_value(text: str, pos: int, mysql: bool) -> tuple[object, int]:
+_CONCAT = re.compile(r"\s*\|\|")
+_MAX_NESTING = 16  # replace(replace(...)) and CAST(...) deep; the sqlite3 shell writes two
+
+
+def _read_value(text: str, pos: int, mysql: bool, depth: int = 0) -> tuple[object, int]:
+    """A literal, or literals joined by `||` (the sqlite3 shell splices char(10) in so)."""
+    value, pos = _read_primary(text, pos, mysql, depth)
+    while (m := _CONCAT.match(text, pos)) is not None:  # a small pattern: this runs after every value
+        start = m.end()
+        other, pos = _read_primary(text, start, mysql, depth)
+        if not all(part is None or isinstance(part, str) for part in (value, other)):
+            raise _Malformed("unsupported expression: || joins only strings here", start)
+        value = None if value is None or other is None else value + other  # NULL || x is NULL
+    return value, pos
+
+
+def _read_primary(text: str, pos: int, mysql: bool, depth: int) -> tuple[object, int]:
+    if depth > _MAX_NESTING:
+        raise _Malformed(f"expression nested more than {_MAX_NESTING} deep", pos)
     m = _TOKENS[mysql].match(text, pos)
     if m is None:
         raise _Malformed(_unexpected(text, pos, "a value"), pos)
@@ -562,7 +641,9 @@ def _read_value(text: str, pos: int, mysql: bool) -> tuple[object, int]:
         if upper in _WORD_VALUES:
             return _WORD_VALUES[upper], end
         if upper == "CAST":
-            return _read_cast(text, end, mysql)
+            return _read_cast(text, end, mysql, depth + 1)
+        if upper in _FUNCTIONS:
+            return _read_call(upper, text, end, mysql, depth + 1)
         raise _Malformed(f"unsupported expression {token!r} in VALUES (only literals are read)", m.start(kind))
     if kind == "hex":
         digits = re.sub(r"\s", "", token[2:-1] if token[1] == "'" else token[2:])
@@ -570,28 +651,72 @@ def _read_value(text: str, pos: int, mysql: bool) -> tuple[object, int]:
             digits = "0" + digits  # MySQL pads 0xABC on the left
         return bytes.fromhex(digits), end
     if kind == "nstr":  # N'...': the string follows
-        return _read_value(text, end, mysql)
+        return _read_primary(text, end, mysql, depth)
     if kind == "estr":
         return _unescape_postgres(token[2:-1], _E_STRING_ESCAPE), end
     if kind == "bits":
         return int(token[2:-1] or "0", 2), end
     if kind == "intro":  # _utf8mb4'...' or _binary'...' (MySQL character set introducers)
-        value, end = _read_value(text, end, mysql)
+        value, end = _read_primary(text, end, mysql, depth)
         return (value.encode("utf-8") if token.lower() == "_binary" and isinstance(value, str) else value), end
     raise _Malformed(_unexpected(text, pos, "a value"), pos)
 
 
-def _read_cast(text: str, pos: int, mysql: bool) -> tuple[object, int]:
+def _read_cast(text: str, pos: int, mysql: bool, depth: int) -> tuple[object, int]:
     """CAST(literal AS type), as SQL Server's generated scripts write dates: the literal."""
     match = _TOKENS[mysql].match
     m = match(text, pos)
     if m is None or m.group("punct") != "(":
         raise _Malformed(_unexpected(text, pos, "'(' after CAST"), pos)
-    value, pos = _read_value(text, m.end(), mysql)
+    value, pos = _read_value(text, m.end(), mysql, depth)
     m = match(text, pos)
     if m is None or (m.group("word") or "").upper() != "AS":
         raise _Malformed(_unexpected(text, pos, "AS in CAST"), pos)
     return value, _skip_type(text, m.end(), closing=True)
+
+
+def _replace(text: object, old: object, new: object) -> object:
+    if None in (text, old, new):
+        return None
+    if not all(isinstance(part, str) for part in (text, old, new)):
+        raise ValueError("replace() takes strings")
+    return text.replace(old, new) if old else text  # SQLite: replacing '' changes nothing
+
+
+def _char(*codes: object) -> str:
+    if not all(type(code) is int and 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF for code in codes):
+        raise ValueError("char() takes Unicode code points")
+    return "".join(map(chr, codes))
+
+
+# The only functions evaluated, on literal arguments: how the sqlite3 shell's .dump writes
+# texts holding control characters, `replace('a\nb','\n',char(10))`. No SQL is ever run.
+_FUNCTIONS = {"REPLACE": (_replace, 3), "CHAR": (_char, None)}  # (function, number of arguments)
+
+
+def _read_call(name: str, text: str, pos: int, mysql: bool, depth: int) -> tuple[object, int]:
+    match = _TOKENS[mysql].match
+    m = match(text, pos)
+    if m is None or m.group("punct") != "(":
+        raise _Malformed(f"unsupported expression {name.lower()!r} in VALUES (only literals are read)", pos)
+    arguments, pos = [], m.end()
+    while True:
+        value, pos = _read_value(text, pos, mysql, depth)
+        arguments.append(value)
+        m = match(text, pos)
+        punct = m.group("punct") if m else None
+        if punct not in (",", ")"):
+            raise _Malformed(_unexpected(text, pos, f"',' or ')' in {name.lower()}()"), pos)
+        pos = m.end()
+        if punct == ")":
+            break
+    function, arity = _FUNCTIONS[name]
+    if arity is not None and len(arguments) != arity:
+        raise _Malformed(f"{name.lower()}() takes {arity} arguments, not {len(arguments)}", pos)
+    try:
+        return function(*arguments), pos
+    except ValueError as error:
+        raise _Malformed(f"unsupported {name.lower()}() call: {error}", pos) from None
 
 
 _TYPE_NAME = r"\s*[A-Za-z_][\w ]*(?:\s*\([^)]*\))?(?:\s*\[\])*\s*"
@@ -685,6 +810,7 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
                 f"statement {statement.number} (line {line_number})",
                 f"COPY row has {len(fields)} fields for the {len(names)} columns of {table}",
             )
+            yield table, None
             continue
         try:
             values = [
@@ -692,6 +818,7 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
             ]
         except ValueError as error:
             report(on_error, f"statement {statement.number} (line {line_number})", f"bad COPY value: {error}")
+            yield table, None
             continue
         yield table, dict(zip(names, values, strict=False))
     if not statement.copy.ended:

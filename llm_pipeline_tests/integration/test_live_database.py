@@ -7,6 +7,7 @@ when the PostgreSQL server binaries are not installed (`apt-get install -y postg
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 from pathlib import Path
@@ -24,6 +25,7 @@ from llm_pipeline.stages.plaintext.database import (
     hide_password,
     iter_query_rows,
     read_database,
+    read_only_url,
     resolve_url,
 )
 from llm_pipeline.stages.plaintext.report import IngestReport
@@ -198,14 +200,30 @@ def test_plaintext_asset_reads_configured_databases(tmp_path, sqlite_file, monke
 # --- PostgreSQL: a real server started for this module -----------------------------------
 
 
+# Roles that are not superusers but reach the database host's files all the same.
+HOST_FILE_GRANTS = {
+    "file_reader": "GRANT pg_read_server_files TO file_reader",
+    "file_writer": "GRANT pg_write_server_files TO file_writer",
+    "program_runner": "GRANT pg_execute_server_program TO program_runner",
+    "lo_exporter": "GRANT EXECUTE ON FUNCTION lo_export(oid, text) TO lo_exporter",
+    "nested_member": "GRANT file_reader TO nested_member",
+}
+LARGE_OBJECT = 4242
+
+
 @pytest.fixture(scope="module")
-def postgres_url():
-    """URL of a throwaway PostgreSQL server holding `notes`; the server stops after the module."""
+def postgres_urls():
+    """{role: URL} of a throwaway PostgreSQL server holding `notes`: `reader` (may read and
+    write `notes`, nothing more), `superuser` (the server's owner) and the HOST_FILE_GRANTS
+    roles. The server stops after the module."""
     if postgres_bin_dir() is None:
         pytest.skip(POSTGRES_MISSING)
     with running_postgres(database="app", user="pipeline") as server:
-        url = f"postgresql+psycopg://{server.user}:{server.password}@{server.host}:{server.port}/{server.database}"
-        engine = sa.create_engine(url)
+
+        def url(user: str) -> str:
+            return f"postgresql+psycopg://{user}:{server.password}@{server.host}:{server.port}/{server.database}"
+
+        engine = sa.create_engine(url(server.user))
         with engine.begin() as connection:
             connection.execute(
                 sa.text(
@@ -232,8 +250,20 @@ def postgres_url():
                     "'WITH gone AS (DELETE FROM notes RETURNING 1) SELECT count(*) FROM gone'"
                 )
             )
+            connection.execute(sa.text(f"SELECT lo_from_bytea({LARGE_OBJECT}, 'written by a source query')"))
+            for role in ["reader", *HOST_FILE_GRANTS]:
+                connection.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{server.password}'"))
+                connection.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO {role}"))
+            for grant in HOST_FILE_GRANTS.values():
+                connection.execute(sa.text(grant))
         engine.dispose()
-        yield url
+        yield {role: url(role) for role in ["reader", *HOST_FILE_GRANTS]} | {"superuser": url(server.user)}
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres_urls):
+    """URL of the `reader` role: what a source should connect as."""
+    return postgres_urls["reader"]
 
 
 def test_postgres_rows_come_typed_through_a_password_url_from_the_environment(postgres_url, monkeypatch):
@@ -290,3 +320,60 @@ def test_postgres_rows_go_through_the_same_mapping_as_dump_rows(postgres_url):
     assert len(records) == ROWS and rejections == []
     assert (records[0].input, records[0].output, records[0].source) == ("Note 1", BODY.format(1), "db:pg row 1")
     assert report.mappings["db:pg"] == "input <- question; output <- answer"
+
+
+def test_postgres_superuser_is_refused_before_any_query(postgres_urls, tmp_path):
+    # The server runs as another OS user: /tmp is where it could write.
+    target = Path(f"/tmp/llm_pipeline_lo_export_{os.getpid()}.txt")
+    query = f"SELECT lo_export({LARGE_OBJECT}, '{target}') AS written, pg_read_file('PG_VERSION') AS version"
+    try:
+        with pytest.raises(ValueError, match=r"pipeline is a superuser.*allow_superuser"):
+            list(iter_query_rows(postgres_urls["superuser"], query))
+        assert not target.exists()
+    finally:
+        target.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("role", HOST_FILE_GRANTS)
+def test_postgres_roles_that_reach_host_files_are_refused(postgres_urls, role):
+    with pytest.raises(ValueError, match=r"database host.*allow_superuser") as refusal:
+        list(iter_query_rows(postgres_urls[role], "SELECT 1 AS one"))
+    reason = {
+        "file_reader": "member of pg_read_server_files",
+        "file_writer": "member of pg_write_server_files",
+        "program_runner": "member of pg_execute_server_program",
+        "lo_exporter": "may run lo_export(oid,text)",
+        "nested_member": "member of pg_read_server_files",
+    }[role]
+    assert reason in str(refusal.value)
+
+
+def test_postgres_superuser_is_read_when_the_source_allows_it(postgres_urls):
+    source = DatabaseSource(name="admin", url=postgres_urls["superuser"], query="SELECT body FROM notes WHERE id = 1")
+    records, rejections, _ = _read(source)
+    assert records == [] and [r.reason for r in rejections] == ["unreadable_database"]
+    assert "pipeline is a superuser" in rejections[0].detail
+    records, rejections, _ = _read(dataclasses.replace(source, allow_superuser=True))
+    assert [r.text for r in records] == [BODY.format(1)] and rejections == []
+
+
+# --- SQLite: read-only whatever the URL asks for -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["mode=rwc&uri=true", "uri=true&mode=rw", "uri=true&vfs=unix-none&mode=rwc", "uri=true&immutable=0&mode=memory"],
+)
+def test_a_sqlite_uri_url_cannot_create_or_open_for_writing(tmp_path, sqlite_file, query):
+    missing = tmp_path / "created.db"
+    with pytest.raises(sa.exc.OperationalError):
+        list(iter_query_rows(f"sqlite:///file:{missing}?{query}", "SELECT 1"))
+    assert not missing.exists()
+    rows = iter_query_rows(f"sqlite:///file:{sqlite_file}?{query}", "SELECT count(*) AS n FROM notes")
+    assert list(rows) == [{"n": ROWS + 1}]
+    # Opened read-only: even with the authorizer out of the way, the connection cannot write.
+    engine = sa.create_engine(read_only_url(sa.engine.make_url(f"sqlite:///file:{sqlite_file}?{query}")))
+    with engine.connect() as connection, pytest.raises(sa.exc.OperationalError, match="readonly"):
+        connection.execute(sa.text("DELETE FROM notes"))
+    engine.dispose()
+    assert sorted(os.listdir(tmp_path)) == ["app.sqlite"]

@@ -37,6 +37,13 @@ class DatabaseSource:
     chunk_size: int = setting(
         DEFAULT_DATABASE_CHUNK_SIZE, "Rows fetched per round trip (a server-side cursor where the driver has one)."
     )
+    allow_superuser: bool = setting(
+        False,
+        "PostgreSQL: read even as a role that can reach the database host's files or programs (a superuser, "
+        "pg_read_server_files, pg_write_server_files, pg_execute_server_program, or EXECUTE on lo_export, "
+        "pg_read_file ...). Off: such a source is refused before its query runs, since a read-only transaction "
+        "does not stop lo_export or pg_read_file. Prefer a role that may only SELECT.",
+    )
 
 
 PlaintextSettings = settings_of_registry(

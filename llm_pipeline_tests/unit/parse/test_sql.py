@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_rows
+from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_numbered_rows, iter_rows
 
 # One tiny database, as each dialect's tools write it. Every dump must give EXPECTED.
 EXPECTED = [
@@ -260,3 +260,196 @@ def test_statements_reaching_the_host_are_reported_never_run(tmp_path):
     ]
     assert all(reason.startswith(UNSAFE_STATEMENT) for _, reason in errors)
     assert not list(tmp_path.glob("*.db"))
+
+
+# --- dialect: decided on strong evidence, never on one character ---------------------------
+
+# Chinook-style PostgreSQL (no pg_dump header): a backtick in a comment and in a string, a
+# standard string ending in a backslash, `\n` that is two characters, function bodies in dollar
+# quotes holding `;` and an INSERT.
+POSTGRES_WITH_A_BACKTICK = r"""-- Load with `psql -f blog.sql`
+\c blog;
+SET search_path = public;
+CREATE TABLE posts (id integer, path text, body text);
+CREATE FUNCTION audit() RETURNS trigger AS $$
+BEGIN
+  RAISE NOTICE 'audit';
+  INSERT INTO posts VALUES (99, 'from the function', 'never a row');
+  RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE FUNCTION stamp() RETURNS trigger AS $body$
+BEGIN PERFORM 1; INSERT INTO posts VALUES (98, 'tagged body', 'never a row'); RETURN NEW; END;
+$body$ LANGUAGE plpgsql;
+INSERT INTO posts VALUES (1, 'C:\temp\', 'two characters: \n, and a `tick`');
+INSERT INTO posts VALUES (2, 'D:\', 'the rest of the file');
+"""
+
+
+def test_a_postgres_dump_with_a_backtick_keeps_standard_strings_and_whole_function_bodies(tmp_path):
+    assert list(iter_rows(_dump(tmp_path, POSTGRES_WITH_A_BACKTICK))) == [
+        ("posts", {"id": 1, "path": "C:\\temp\\", "body": "two characters: \\n, and a `tick`"}),
+        ("posts", {"id": 2, "path": "D:\\", "body": "the rest of the file"}),
+    ]
+
+
+def test_mysql_words_inside_postgres_strings_do_not_make_it_mysql(tmp_path):
+    dump = (
+        "CREATE TABLE notes (id integer, body text);\n"
+        "INSERT INTO notes VALUES (1, 'In MySQL: LOCK TABLES `t` WRITE; ENGINE=InnoDB /*!40101 x */');\n"
+        "INSERT INTO notes VALUES (2, 'ends in \\');\n"
+        "INSERT INTO notes VALUES (3, 'cast: ''x''::text');\n"
+    )
+    assert [row["body"] for _, row in iter_rows(_dump(tmp_path, dump))] == [
+        "In MySQL: LOCK TABLES `t` WRITE; ENGINE=InnoDB /*!40101 x */",
+        "ends in \\",
+        "cast: 'x'::text",
+    ]
+
+
+def test_a_mysql_dump_without_its_header_is_still_read_with_backslash_escapes(tmp_path):
+    dump = (
+        "CREATE TABLE `notes` (`id` int, `body` text) ENGINE=InnoDB;\n"
+        "INSERT INTO `notes` VALUES (1,'it\\'s a \\\\ and a\\nnewline'),(2,'costs $$5, cast::text');\n"
+    )
+    assert [row["body"] for _, row in iter_rows(_dump(tmp_path, dump))] == [
+        "it's a \\ and a\nnewline",
+        "costs $$5, cast::text",
+    ]
+
+
+def test_pg_dump_header_decides_whatever_follows(tmp_path):
+    dump = "--\n-- PostgreSQL database dump\n--\nINSERT INTO `t` VALUES ('a\\');\n"
+    assert list(iter_rows(_dump(tmp_path, dump))) == [("t", {"col1": "a\\"})]
+
+
+# --- SQL Server: SSMS "Generate Scripts" -------------------------------------------------
+
+SSMS = """USE [Chinook]
+GO
+/****** Object:  Table [dbo].[Album]    Script Date: 1/2/2024 ******/
+SET ANSI_NULLS ON
+GO
+SET QUOTED_IDENTIFIER ON
+GO
+CREATE TABLE [dbo].[Album](
+\t[AlbumId] [int] IDENTITY(1,1) NOT NULL,
+\t[Title] [nvarchar](160) NOT NULL,
+\t[Added] [datetime] NULL,
+ CONSTRAINT [PK_Album] PRIMARY KEY CLUSTERED ([AlbumId] ASC)
+) ON [PRIMARY]
+GO
+SET IDENTITY_INSERT [dbo].[Album] ON
+
+INSERT [dbo].[Album] ([AlbumId], [Title], [Added]) VALUES (1, N'For Those About To Rock', CAST(N'2009-01-01T00:00:00.000' AS DateTime))
+INSERT [dbo].[Album] ([AlbumId], [Title], [Added]) VALUES (2, N'It''s a [bracket]', NULL)
+SET IDENTITY_INSERT [dbo].[Album] OFF
+GO
+SET NOCOUNT ON
+SET IDENTITY_INSERT [dbo].[Track] ON
+INSERT [dbo].[Track] ([TrackId], [Name]) VALUES (1, N'Balls to the Wall')
+SET IDENTITY_INSERT [dbo].[Track] OFF
+GO
+"""
+
+
+def test_ssms_batches_opened_by_set_identity_insert_are_read(tmp_path):
+    assert list(iter_rows(_dump(tmp_path, SSMS))) == [
+        ("Album", {"AlbumId": 1, "Title": "For Those About To Rock", "Added": "2009-01-01T00:00:00.000"}),
+        ("Album", {"AlbumId": 2, "Title": "It's a [bracket]", "Added": None}),
+        ("Track", {"TrackId": 1, "Name": "Balls to the Wall"}),
+    ]
+
+
+# --- sqlite3 shell .dump: replace(), char() and || are evaluated, nothing else ----------------
+
+
+def test_sqlite_shell_replace_expressions_give_the_text_with_its_newlines(tmp_path):
+    dump = """PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE t(id INTEGER, body TEXT);
+INSERT INTO t VALUES(1,replace('line1\\nline2','\\n',char(10)));
+INSERT INTO t VALUES(2,replace(replace('a\\r\\nb','\\r',char(13)),'\\n',char(10)));
+INSERT INTO t VALUES(3,'tab:'||char(9)||'end' || NULL);
+INSERT INTO t VALUES(4,'it''s' || ' ' || char(72, 105));
+COMMIT;
+"""
+    assert [row["body"] for _, row in iter_rows(_dump(tmp_path, dump))] == [
+        "line1\nline2",
+        "a\r\nb",
+        None,
+        "it's Hi",
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "lower('X')",
+        "replace('a','b')",
+        "char('x')",
+        "char(1114112)",
+        "replace('a', 'b', upper('c'))",
+        "1 || 'x'",
+        "'a' ||",
+    ],
+)
+def test_other_expressions_are_refused_not_evaluated(tmp_path, expression):
+    errors = []
+    dump = f"INSERT INTO t VALUES(1, {expression});\n"
+    assert list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append(why))) == []
+    assert len(errors) == 1
+
+
+def test_deeply_nested_replace_is_refused(tmp_path):
+    expression = "replace(" * 200 + "'x'" + ",'a','b')" * 200
+    errors = []
+    dump = _dump(tmp_path, f"INSERT INTO t VALUES(1, {expression});\n")
+    assert list(iter_rows(dump, on_error=lambda loc, why: errors.append(why))) == []
+    assert "nested" in errors[0]
+
+
+# --- row numbers: a rejected statement's rows still count ---------------------------------
+
+
+def test_rows_keep_their_true_numbers_after_rejected_statements(tmp_path):
+    dump = """CREATE TABLE t (a int, b text);
+INSERT INTO t VALUES (1, 'one'), (2, 'two');
+INSERT INTO t VALUES (3, now()), (4, 'four');
+INSERT INTO u VALUES (1, 'other table');
+INSERT INTO t VALUES (5, 'five', 'extra'), (6, 'six');
+INSERT INTO t VALUES (7, 'seven');
+COPY t (a, b) FROM stdin;
+8\teight
+9
+10\tten
+\\.
+"""
+    rows = list(iter_numbered_rows(_dump(tmp_path, dump), on_error=lambda loc, why: None))
+    assert [(table, number, next(iter(row.values()))) for table, number, row in rows] == [
+        ("t", 1, 1),
+        ("t", 2, 2),
+        ("u", 1, 1),
+        ("t", 7, 7),
+        ("t", 8, 8),
+        ("t", 10, 10),
+    ]
+
+
+def test_record_sources_carry_the_true_row_numbers(tmp_path):
+    from llm_pipeline.records import Record
+    from llm_pipeline.stages.plaintext.formats import sql
+    from llm_pipeline.stages.plaintext.report import IngestReport
+
+    path = _dump(
+        tmp_path,
+        "CREATE TABLE t (id int, body text);\n"
+        "INSERT INTO t VALUES (1, 'The first note is long enough to be kept as text.');\n"
+        "INSERT INTO t VALUES (2, lower('refused'));\n"
+        "INSERT INTO t VALUES (3, 'The third note is long enough to be kept as text.');\n",
+    )
+    items = list(sql.read(path, "sql/dump.sql", sql.Settings(), IngestReport()))
+    assert [item.source for item in items if isinstance(item, Record)] == [
+        "sql/dump.sql table t row 1",
+        "sql/dump.sql table t row 3",
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ class Settings:
 
 
 def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Iterator[Item]:
-    from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_rows
+    from llm_pipeline.parse.sql import UNSAFE_STATEMENT, iter_numbered_rows
 
     if not path.stat().st_size:
         yield rejection("empty_file", name)
@@ -39,7 +39,6 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
 
     by_table: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     mappings: dict[str, ColumnMapping | None] = dict(settings.tables)
-    row_numbers: Counter = Counter()
 
     def emit(table: str, rows: Iterable[tuple[int, dict]]) -> Iterator[Item]:
         mapping = mappings[table]
@@ -50,15 +49,15 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
             else:
                 yield mapped(mapping, row, f"{name} table {table} row {number}", "sql")
 
-    for table, row in iter_rows(path, on_error=on_error):
+    # Numbers from the dump itself, so that a rejected statement does not shift the rows after it.
+    for table, number, row in iter_numbered_rows(path, on_error=on_error):
         yield from drain(errors)
-        row_numbers[table] += 1
         if settings.tables and table not in settings.tables:
             mappings[table] = None
         if table in mappings:
-            yield from emit(table, [(row_numbers[table], row)])
+            yield from emit(table, [(number, row)])
             continue
-        by_table[table].append((row_numbers[table], row))
+        by_table[table].append((number, row))
         if len(by_table[table]) >= MAPPING_SAMPLE_ROWS:
             yield from settle_table(table, by_table, mappings, name, report, emit)
     for table in list(by_table):
