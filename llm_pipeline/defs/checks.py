@@ -12,6 +12,8 @@ import datasets
 from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
+from llm_pipeline.stages.plaintext.accounting import account
+from llm_pipeline.stages.plaintext.formats import format_of, scan_raw_folder
 from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
 from llm_pipeline.stages.tokenized.run import STAGE as TOKENIZED_STAGE
 from llm_pipeline.storage.layout import DataLayout
@@ -124,6 +126,43 @@ def _balance_check(stage: str) -> dg.AssetChecksDefinition:
 
 
 balance_checks = [_balance_check(stage) for stage in RECORD_STAGES]
+
+
+@dg.asset_check(
+    asset="plaintext",
+    blocking=True,
+    description="Each raw file counted by a second reader (JSONL lines, CSV rows by Python's csv module, JSON "
+    "elements, Parquet footer rows, one document per page) equals its records plus quarantine entries, unless an "
+    "entry names the whole file. SQL dumps are not counted.",
+)
+def plaintext_accounts_for_raw_files(data_dir: DataDirResource) -> dg.AssetCheckResult:
+    layout = data_dir.layout
+    listing = scan_raw_folder(layout.raw(), layout.root)
+    accounts = account(
+        [(path, name, format_of(name)) for path, name in listing.files],
+        _column(_load(layout.stage("plaintext")), "source"),
+        _column(_load(layout.rejected("plaintext")), "source"),
+    )
+    mismatched = [entry for entry in accounts if not entry.balanced]
+    counted = [entry for entry in accounts if entry.raw_count is not None and not entry.whole_file_entries]
+    rows = [f"| `{e.name}` | {e.raw_count} | {e.items} |" for e in mismatched[:50]]
+    return dg.AssetCheckResult(
+        passed=not mismatched,
+        metadata={
+            "files_counted": len(counted),
+            "files_balanced": len(counted) - len(mismatched),
+            "files_quarantined_whole_or_in_part": sum(1 for e in accounts if e.whole_file_entries),
+            "files_not_counted": dg.MetadataValue.json(
+                dict(Counter(e.fmt for e in accounts if e.raw_count is None and not e.whole_file_entries))
+            ),
+            "rows_counted": sum(e.raw_count for e in counted),
+            "mismatches": dg.MetadataValue.md(
+                "\n".join(["| file | raw count | records + quarantined |", "|---|---:|---:|", *rows])
+                if rows
+                else "_none_"
+            ),
+        },
+    )
 
 
 def _split_records(layout: DataLayout) -> tuple[list, list]:
@@ -282,6 +321,7 @@ def checkpoint_is_well_fit(context: dg.AssetCheckExecutionContext) -> dg.AssetCh
 
 asset_checks = [
     *balance_checks,
+    plaintext_accounts_for_raw_files,
     splits_share_no_prompt,
     splits_share_no_near_duplicate,
     filtered_dropped_share_bounded,

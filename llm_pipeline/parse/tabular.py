@@ -152,7 +152,7 @@ def iter_rows(
 
     path = Path(path)
     encoding = encoding or detect_encoding(path)
-    declared = _excel_separator(path, encoding)
+    declared = excel_separator(path, encoding)
     if delimiter is None:
         delimiter = declared or ("\t" if path.suffix.lower() == ".tsv" else _sniff_file(path, encoding))
     progress = _Progress(directive_lines=1 if declared else 0)
@@ -233,7 +233,7 @@ def _rows_by_csv_module(path, encoding, delimiter, stop, progress, on_error):
     with the csv module under the same rules as the pandas path (blank lines skipped, longer
     rows reported, shorter rows padded)."""
     skip = progress.rows_done
-    with open(path, encoding=encoding, newline="") as f, _unlimited_csv_fields():
+    with open(path, encoding=encoding, newline="") as f, unlimited_csv_fields():
         reader = csv.reader(f, delimiter=delimiter)
         start_line = 1
         header_seen = False
@@ -267,7 +267,7 @@ def _rows_by_csv_module(path, encoding, delimiter, stop, progress, on_error):
 
 
 @contextlib.contextmanager
-def _unlimited_csv_fields():
+def unlimited_csv_fields():
     """csv refuses fields over 128 KiB by default; our cells may be any length."""
     old_limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     try:
@@ -276,7 +276,7 @@ def _unlimited_csv_fields():
         csv.field_size_limit(old_limit)
 
 
-def _excel_separator(path: Path, encoding: str) -> str | None:
+def excel_separator(path: Path, encoding: str) -> str | None:
     """The delimiter an Excel `sep=X` first line names, or None when the file has no such line."""
     with open(path, encoding=encoding, newline="") as f:
         match = _EXCEL_SEPARATOR.fullmatch(f.readline())
@@ -345,7 +345,7 @@ class _LineLocator:
     def line_of(self, record: int) -> int:
         if self._reader is None or self._records_read >= record:
             self._open()
-        with _unlimited_csv_fields(), contextlib.suppress(StopIteration, csv.Error):
+        with unlimited_csv_fields(), contextlib.suppress(StopIteration, csv.Error):
             while self._records_read < record - 1:
                 next(self._reader)
                 self._records_read += 1

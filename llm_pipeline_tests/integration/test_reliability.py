@@ -137,6 +137,10 @@ def test_the_run_over_bad_input_succeeds_and_every_count_balances(corpus):
     assert len({bad.kind for bad in BAD_INPUTS}) >= 20
     assert corpus.result.success
     checks = {evaluation.check_name: evaluation for evaluation in corpus.result.get_asset_check_evaluations()}
+    # Counted a second way from the raw files: rows a parser never handed out would show here.
+    accounting = checks["plaintext_accounts_for_raw_files"]
+    assert accounting.passed, accounting.metadata["mismatches"].value
+    assert accounting.metadata["files_counted"].value >= 25
     for stage in DATASET_STAGES:
         assert checks[f"{stage}_counts_balance"].passed, checks[f"{stage}_counts_balance"].metadata
         metadata = {
