@@ -1,7 +1,8 @@
 """HTML page -> its main text; no file I/O.
 
 Decoding is always ours (`decode_html`): a BOM, valid UTF-8, the declared charset only when
-the bytes agree with it, then detection. Extraction has three modes:
+it is one browsers accept (`encodings`) and the bytes agree with it, then detection.
+Extraction has three modes:
 
 - "main" (default): trafilatura's main-content extraction. On the readability test pages it
   scored a higher macro word F1 than our own rules and ran faster (`benchmarks/ingest.py`).
@@ -22,6 +23,7 @@ from typing import Literal, get_args
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
+from llm_pipeline.parse.encodings import SINGLE_BYTE_CODECS, likeliest_encoding, python_codec
 from llm_pipeline.parse.errors import ParseError
 
 Mode = Literal["main", "bs4", "full"]
@@ -102,6 +104,10 @@ _PARAGRAPH_TAGS = frozenset(
     }
 )
 _CELL_TAGS = frozenset({"td", "th"})
+# libxml2 stops parsing at an attribute value, text node or comment longer than this, unless
+# the parser is told to accept huge input.
+_LIBXML2_MAX_NODE_BYTES = 10_000_000
+_NOT_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # --- decoding ---------------------------------------------------------------------------
 
@@ -115,19 +121,11 @@ _BOMS = (
 )
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?encoding\s*=\s*["']([-\w.:]+)""", re.I)
-# Browsers read these labels as a superset encoding (WHATWG Encoding Standard); so do we.
-_SUPERSETS = {
-    "ascii": "cp1252",
-    "iso8859-1": "cp1252",
-    "iso8859-9": "cp1254",
-    "tis-620": "cp874",
-    "shift_jis": "cp932",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "euc_kr": "cp949",
-    "big5": "big5hkscs",
-}
-_LABEL_ALIASES = {"windows-31j": "cp932", "x-sjis": "cp932", "x-gbk": "gb18030", "x-euc-jp": "euc_jp"}
+# A declared single-byte charset is overruled when the page read with it is this much worse
+# than read with charset_normalizer's best guess: more chaos (odd mixes of letters, case and
+# symbols) or less coherence (letter frequencies unlike those of any language).
+_MAX_EXTRA_CHAOS = 0.1
+_MAX_LOST_COHERENCE = 0.3
 _MAGIC_NUMBERS = {
     b"\x89PNG": "a PNG image",
     b"\x1f\x8b": "gzip data",
@@ -150,7 +148,9 @@ def decode_html(page: bytes) -> str:
     Order of evidence: a BOM; then the bytes themselves when they are valid UTF-8 with
     non-ASCII characters (a page can declare one charset and be encoded in another, and
     UTF-8 is practically never valid by accident); then the charset declared in `<meta>` or
-    the XML declaration, if the bytes decode with it; then charset_normalizer's detection.
+    the XML declaration, if browsers accept its label, the bytes decode with it and, for a
+    single-byte charset (where any bytes decode), the text reads about as well as with
+    charset_normalizer's guess; then charset_normalizer's detection.
     Raises `ParseError` (a ValueError) for bytes that are not text.
     """
     if not page:
@@ -172,45 +172,45 @@ def decode_html(page: bytes) -> str:
         pass
     if declared and declared != "utf-8":
         try:
-            return page.decode(declared)
+            text = page.decode(declared)
         except UnicodeDecodeError:
-            pass  # the declaration is wrong; detect instead
+            text = None  # the declaration is wrong; detect instead
+        if text is not None and (declared not in SINGLE_BYTE_CODECS or _reads_plausibly(page, declared)):
+            return text
     detected = _detect(page)
     return detected if detected is not None else page.decode("utf-8", errors="replace")
 
 
 def _detect(page: bytes) -> str | None:
-    """The page decoded with charset_normalizer's guess, or None when it has none."""
+    """The page decoded with the likeliest encoding, or None when detection has no guess."""
+    encoding = likeliest_encoding(page)
+    return None if encoding is None else page.decode(encoding)
+
+
+def _reads_plausibly(page: bytes, encoding: str) -> bool:
+    """Whether the page read as the single-byte `encoding` is about as good as the best guess.
+
+    Every byte decodes in a single-byte charset, so a decode that succeeds proves nothing:
+    cp1251 Russian declared as ISO-8859-1 reads as accented Latin gibberish.
+    """
     from charset_normalizer import from_bytes
 
-    matches = list(from_bytes(page))
-    if not matches:
-        return None
-    # On little text it cannot tell the Latin code pages apart (several guesses, same score);
-    # among the equally good ones, windows-1252 is by far the most common on the web.
-    for match in matches:
-        if match.chaos <= matches[0].chaos and "cp1252" in match.could_be_from_charset:
-            return page.decode("cp1252")
-    return str(matches[0])
+    detected = from_bytes(page).best()
+    if detected is None or encoding in detected.could_be_from_charset:
+        return True
+    declared = from_bytes(page, cp_isolation=[encoding]).best()  # None: past the chaos threshold
+    return (
+        declared is not None
+        and declared.chaos <= detected.chaos + _MAX_EXTRA_CHAOS
+        and declared.coherence >= detected.coherence - _MAX_LOST_COHERENCE
+    )
 
 
 def _declared_encoding(head: bytes) -> str | None:
+    """Python's codec for the charset the page declares; None when it declares none or a label
+    browsers do not accept (those are ignored, as browsers ignore them)."""
     match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    return _python_encoding(match.group(1).decode("ascii")) if match else None
-
-
-def _python_encoding(label: str) -> str | None:
-    """Python's codec for a declared charset label, or None for a label it does not know."""
-    label = label.strip().lower()
-    try:
-        name = codecs.lookup(_LABEL_ALIASES.get(label, label)).name
-    except LookupError:
-        return None
-    if name.startswith(("utf-16", "utf-32")):
-        return "utf-8"  # a page readable enough to show this label is not UTF-16 (WHATWG)
-    if name == "utf-7" or "<meta charset=>".encode(name, errors="replace") != b"<meta charset=>":
-        return None  # EBCDIC cannot be how markup we just read is encoded; UTF-7 is unsafe
-    return _SUPERSETS.get(name, name)
+    return python_codec(match.group(1).decode("ascii")) if match else None
 
 
 def _reject_binary(sample: bytes | str) -> None:
@@ -251,7 +251,7 @@ def extract_text(page: bytes | str, mode: Mode = "main", *, selector: str | None
         found = _trafilatura_text(text)
         if found:
             return found
-    soup = BeautifulSoup(text, "lxml")
+    soup = BeautifulSoup(text, "lxml", huge_tree=True)  # see _huge_page_tree
     for element in soup.find_all(_NON_TEXT_TAGS):
         element.decompose()
     if compiled is not None:
@@ -274,7 +274,37 @@ def _trafilatura_text(text: str) -> str:
     """
     import trafilatura
 
-    return (trafilatura.extract(text, fast=True, include_comments=False, include_tables=True) or "").strip()
+    # A page under a quarter of libxml2's node limit in characters cannot hold a node over it
+    # (a character is at most 4 bytes); such pages keep trafilatura's own loading and repairs.
+    page = _huge_page_tree(text) if len(text) > _LIBXML2_MAX_NODE_BYTES // 4 else text
+    if page is None:
+        return ""
+    return (trafilatura.extract(page, fast=True, include_comments=False, include_tables=True) or "").strip()
+
+
+def _huge_page_tree(text: str):
+    """The lxml tree of a page that may hold a node over libxml2's limit; None if it has no element.
+
+    trafilatura's parser keeps that limit, and past it libxml2 drops the rest of the page
+    without an error: an inline `data:` image of 10 MB would cut off the article after it.
+    The options are those of trafilatura's parser, plus `huge_tree`; characters XML does not
+    allow are removed first, as trafilatura does (its XML output cannot hold them).
+    """
+    from lxml import etree, html
+
+    parser = html.HTMLParser(
+        huge_tree=True,
+        collect_ids=False,
+        default_doctype=False,
+        remove_comments=True,
+        remove_pis=True,
+        encoding="utf-8",
+    )
+    markup = _NOT_XML_CHARS.sub("", text).encode("utf-8", errors="replace")  # "replace": lone surrogates
+    try:
+        return html.fromstring(markup, parser=parser)
+    except etree.ParserError:  # "Document is empty"
+        return None
 
 
 def _compile_selector(selector: str):

@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from llm_pipeline.parse.encodings import likeliest_encoding
 from llm_pipeline.parse.errors import OnError, report
 from llm_pipeline.parse.mixed_encoding import MIXED_ENCODING, has_mixed_lines
 from llm_pipeline.parse.mixed_encoding import register as register_mixed_encoding
@@ -72,14 +73,8 @@ def detect_encoding(path: str | os.PathLike) -> str:
         return "utf-8"
     if has_mixed_lines(path):  # UTF-8 lines beside legacy ones: decode line by line
         return MIXED_ENCODING
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(head))
-    # On little text the Latin code pages tie (cp1250 read "crème" as "crčme"); among the equally
-    # good guesses windows-1252 is by far the most common.
-    tied = [match for match in matches if match.chaos <= matches[0].chaos]
-    guesses = ["cp1252"] if any("cp1252" in match.could_be_from_charset for match in tied) else []
-    for encoding in guesses + [match.encoding for match in matches[:1]] + ["cp1252"]:
+    guess = likeliest_encoding(head)
+    for encoding in ([guess] if guess else []) + ["cp1252"]:
         if _decodes_whole_file(path, encoding):
             return encoding
     return "latin-1"  # every byte is a latin-1 character, so this always reads

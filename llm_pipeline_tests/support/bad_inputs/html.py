@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import random
 
 from llm_pipeline_tests.support.bad_inputs.common import ARTICLE, BadInput, page
 
 NESTING_DEPTH = 50_000
+RUSSIAN = (
+    "Компост любит воздух, воду и смесь зелёных кухонных остатков с бурыми листьями. "
+    "Переворачивайте кучу каждую неделю, чтобы середина оставалась тёплой."
+)
+AFTER_THE_IMAGE = "Sieve the finished compost before you spread it on the beds in spring."
 
 
 def _nested_divs() -> bytes:
     return (
         "<html><body>" + "<div>" * NESTING_DEPTH + f"<p>{ARTICLE}</p>" + "</div>" * NESTING_DEPTH + "</body></html>"
+    ).encode()
+
+
+def _giant_inline_image() -> bytes:
+    """An article with an 11 MB base64 `data:` image inside: past libxml2's 10 MB node limit."""
+    image = base64.b64encode(random.Random(0).randbytes(8_250_000)).decode()
+    return page(
+        f'<article><h1>Compost</h1><p>{ARTICLE}</p><img src="data:image/png;base64,{image}"><p>{AFTER_THE_IMAGE}</p></article>'
     ).encode()
 
 
@@ -23,10 +38,10 @@ HTML_INPUTS: list[BadInput] = [
         keeps="Compost needs air",
     ),
     BadInput(
-        "binary file named .html (gzip)",
+        "gzip-compressed page named .html (read as its text)",
         "html/gzipped.html",
         lambda: gzip.compress(page(ARTICLE).encode()),
-        reasons=("not_html",),
+        keeps="Compost needs air",
     ),
     BadInput(
         "binary file named .html (random bytes)",
@@ -67,5 +82,47 @@ HTML_INPUTS: list[BadInput] = [
         "html/utf16.html",
         lambda: page(f"<p>{ARTICLE}</p>").encode("utf-16-le"),
         keeps="Compost needs air",
+    ),
+    BadInput(
+        "HTML declaring a byte transform as its charset (rot13)",
+        "html/charset_rot13.html",
+        lambda: page(f"<p>{ARTICLE}</p>", '<meta charset="rot13">').encode(),
+        keeps="Compost needs air",
+    ),
+    BadInput(
+        "HTML whose XML declaration names a compression codec (zlib)",
+        "html/charset_zlib.html",
+        lambda: ('<?xml version="1.0" encoding="zlib"?>' + page(f"<p>Caf\u00e9 compost: {ARTICLE}</p>")).encode(
+            "cp1252"
+        ),
+        keeps="Caf\u00e9 compost",
+    ),
+    BadInput(
+        "HTML declaring unicode_escape, with backslashes in its text",
+        "html/charset_unicode_escape.html",
+        lambda: page(
+            "<p>Keep the compost log in C:\\new\\x41.txt and update it every week.</p>",
+            '<meta http-equiv="Content-Type" content="text/html; charset=unicode_escape">',
+        ).encode(),
+        keeps="C:\\new\\x41.txt",
+    ),
+    BadInput(
+        "HTML in cp1251 declaring koi8-r",
+        "html/lying_koi8r.html",
+        lambda: page(f"<p>{RUSSIAN}</p>", '<meta charset="koi8-r">').encode("cp1251"),
+        keeps="Компост любит воздух",
+    ),
+    BadInput(
+        "HTML in cp1251 declaring ISO-8859-1",
+        "html/lying_latin1_cyrillic.html",
+        lambda: page(f"<p>{RUSSIAN}</p>", '<meta charset="iso-8859-1">').encode("cp1251"),
+        keeps="Компост любит воздух",
+        never_keeps="\u00ca\u00ee\u00ec",  # "Êîì": the start of "Компост" read as Latin-1
+    ),
+    BadInput(
+        "HTML with an 11 MB inline data: image inside the article",
+        "html/giant_inline_image.html",
+        _giant_inline_image,
+        keeps=AFTER_THE_IMAGE,
     ),
 ]

@@ -1,15 +1,18 @@
 """HTML -> main text: boilerplate dropped, paragraphs kept, any charset decoded, binary refused.
 
 The exact-output tests pin our own "bs4" rules; "main" (trafilatura) is tested on what it must
-keep and drop, and every mode on decoding.
+keep and drop, and every mode on decoding and on pages past the parser's size limits.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
+import random
 
 import pytest
 
+from llm_pipeline.parse.encodings import python_codec
 from llm_pipeline.parse.html import decode_html, extract_text
 
 ARTICLE_PAGE = """<!doctype html>
@@ -199,3 +202,127 @@ def test_empty_input_gives_empty_text():
     assert extract_text(b"") == ""
     assert extract_text("   \n") == ""
     assert decode_html(b"") == ""
+
+
+# Python codecs that are not how any page is written: byte transforms (rot13 ... quopri),
+# escape decoders that would rewrite backslashes, and codecs no browser accepts.
+NOT_PAGE_ENCODINGS = [
+    "rot13",
+    "rot_13",
+    "base64",
+    "hex",
+    "zlib",
+    "bz2",
+    "uu",
+    "quopri",
+    "unicode_escape",
+    "raw_unicode_escape",
+    "utf-7",
+    "idna",
+    "punycode",
+    "undefined",
+]
+CHARSET_DECLARATIONS = [
+    '<html><head><meta charset="{}"></head>',
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset={}"></head>',
+    '<?xml version="1.0" encoding="{}"?><html><head></head>',
+]
+
+
+@pytest.mark.parametrize("declaration", CHARSET_DECLARATIONS, ids=["meta", "http-equiv", "xml"])
+@pytest.mark.parametrize("label", NOT_PAGE_ENCODINGS)
+@pytest.mark.parametrize(
+    "body", [r"Path C:\new\x41, caf\u00e9", "Caf\u00e9 cr\u00e8me, path C:\\new"], ids=["ascii", "cp1252"]
+)
+def test_a_declared_codec_that_is_no_page_encoding_is_ignored(label, declaration, body):
+    page = declaration.format(label) + f"<body><p>{body}</p></body></html>"
+    assert decode_html(page.encode("cp1252")) == page
+
+
+@pytest.mark.parametrize("mode", ["main", "bs4"])
+def test_an_xml_declaration_of_a_byte_transform_does_not_stop_extraction(mode):
+    page = f'<?xml version="1.0" encoding="rot13"?><html><body><article><p>{NEWS_PARAGRAPHS[1]}</p></article></body></html>'
+    assert NEWS_PARAGRAPHS[1] in extract_text(page.encode(), mode=mode)
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("ISO-8859-1", "cp1252"),
+        (" latin1 ", "cp1252"),
+        ("us-ascii", "cp1252"),
+        ("x-sjis", "cp932"),
+        ("gb2312", "gb18030"),
+        ("koi8-r", "koi8_r"),
+        ("utf-16le", "utf-8"),
+        ("iso-2022-kr", None),  # WHATWG "replacement": browsers refuse to decode it
+        ("x-user-defined", None),
+        ("latin-1", None),  # a Python alias, not a WHATWG label
+        ("ebcdic-cp-us", None),
+    ],
+)
+def test_charset_labels_are_read_as_browsers_read_them(label, codec):
+    assert python_codec(label) == codec
+
+
+RUSSIAN = (
+    "Компост любит воздух, воду и смесь зелёных кухонных остатков с бурыми листьями. "
+    "Переворачивайте кучу каждую неделю, чтобы середина оставалась тёплой."
+)
+FRENCH = (
+    "Le compost a besoin d'air, d'eau et d'un mélange de déchets verts et de feuilles brunes. "
+    "Retournez le tas chaque semaine pour que le centre reste chaud."
+)
+
+
+def _declared_page(text: str, label: str) -> str:
+    return f'<html><head><meta charset="{label}"><title>Compost</title></head><body><p>{text}</p></body></html>'
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label"), [("cp1251", "iso-8859-1"), ("cp1251", "koi8-r"), ("koi8-r", "windows-1251")]
+)
+def test_a_single_byte_charset_that_lies_is_overruled(encoding, label):
+    page = _declared_page(RUSSIAN, label)
+    assert decode_html(page.encode(encoding)) == page
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "label"),
+    [
+        (RUSSIAN, "koi8-r", "koi8-r"),
+        (RUSSIAN, "cp1251", "windows-1251"),
+        (RUSSIAN, "iso8859-5", "iso-8859-5"),
+        (FRENCH, "latin-1", "iso-8859-1"),
+        ("Café crème brûlée", "latin-1", "iso-8859-1"),
+        ("Zażółć gęślą jaźń, powiedział.", "iso8859-2", "iso-8859-2"),
+    ],
+)
+def test_a_true_single_byte_declaration_is_kept(text, encoding, label):
+    page = _declared_page(text, label)
+    assert decode_html(page.encode(encoding)) == page
+
+
+# Past libxml2's 10,000,000-byte limit on one attribute value, text node or comment, lxml
+# stops parsing there unless told the input may be huge.
+_GIANT = 11_000_000
+_GIANT_IMAGE = base64.b64encode(random.Random(0).randbytes(_GIANT * 3 // 4)).decode()
+
+
+@pytest.mark.parametrize("mode", ["main", "bs4"])
+@pytest.mark.parametrize(
+    "giant",
+    [
+        f'<p><img src="data:image/png;base64,{_GIANT_IMAGE}"></p>',
+        f"<pre>{_GIANT_IMAGE}</pre>",
+        f"<!-- {_GIANT_IMAGE} -->",
+    ],
+    ids=["attribute", "text", "comment"],
+)
+def test_the_article_after_a_giant_node_comes_out_whole(giant, mode):
+    page = NEWS_PAGE.replace("<main><article>", f"<main><article>{giant}")
+    text = extract_text(page.encode(), mode=mode)
+    for paragraph in NEWS_PARAGRAPHS:
+        assert paragraph in text
+    if "<!--" in giant:
+        assert _GIANT_IMAGE[:100] not in text
