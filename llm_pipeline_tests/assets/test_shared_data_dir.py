@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import dagster as dg
 
@@ -15,22 +13,8 @@ from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import write_model_ref
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.train import FINAL_CONFIG_FILE, FINAL_DIR_NAME, SUMMARY_FILE
+from llm_pipeline_tests.support.lock_holder import HOLDER_RUN, hold_stage_lock
 from llm_pipeline_tests.support.stage_assets import stage_asset
-
-HOLD = """
-import sys, time
-from pathlib import Path
-from llm_pipeline.storage.locks import stage_lock
-with stage_lock(Path(sys.argv[1]), sys.argv[2], run="run-of-the-other-pipeline"):
-    print("holding", flush=True)
-    time.sleep(120)
-"""
-
-
-def other_pipeline_writing(data_dir, stage: str) -> subprocess.Popen:
-    writer = subprocess.Popen([sys.executable, "-c", HOLD, str(data_dir), stage], stdout=subprocess.PIPE, text=True)
-    assert writer.stdout.readline().strip() == "holding"
-    return writer
 
 
 def failure_description(result: dg.ExecuteInProcessResult) -> str:
@@ -39,7 +23,7 @@ def failure_description(result: dg.ExecuteInProcessResult) -> str:
 
 
 def test_a_stage_another_pipeline_is_writing_fails_once_naming_that_writer(tmp_path):
-    writer = other_pipeline_writing(tmp_path, "plaintext")
+    writer = hold_stage_lock(tmp_path, "plaintext")
     try:
         result = dg.materialize(
             [stage_asset("plaintext")],
@@ -52,13 +36,13 @@ def test_a_stage_another_pipeline_is_writing_fails_once_naming_that_writer(tmp_p
     assert not result.success
     description = failure_description(result)
     assert "plaintext is being written by another writer" in description
-    assert f"pid {writer.pid}" in description and "run run-of-the-other-pipeline" in description
+    assert f"pid {writer.pid}" in description and f"run {HOLDER_RUN}" in description
     assert not (tmp_path / "plaintext").exists()
 
 
 def test_a_checkpoint_another_pipeline_is_training_is_not_launched_a_second_time(tmp_path):
     write_model_ref(tmp_path / "models", "no-model-is-loaded", origin="test")
-    writer = other_pipeline_writing(tmp_path, CHECKPOINT_DIR_NAME)
+    writer = hold_stage_lock(tmp_path, CHECKPOINT_DIR_NAME)
     try:
         result = dg.materialize(
             [checkpoint_asset(TrainingConfig())],

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
 
 from llm_pipeline.storage.locks import StageBusyError, lock_path, stage_lock
-
-HOLD = """
-import sys, time
-from pathlib import Path
-from llm_pipeline.storage.locks import stage_lock
-with stage_lock(Path(sys.argv[1]), "filtered", run="run-other"):
-    print("holding", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def hold_in_another_process(data_dir, seconds: float) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(data_dir), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout.readline().strip() == "holding"
-    return holder
+from llm_pipeline_tests.support.lock_holder import HOLDER_RUN, hold_stage_lock
 
 
 def test_a_second_writer_fails_naming_the_first_once_it_has_waited(tmp_path):
-    holder = hold_in_another_process(tmp_path, 60)
+    holder = hold_stage_lock(tmp_path, "filtered", 60)
     said = []
     try:
         with pytest.raises(StageBusyError) as raised, stage_lock(tmp_path, "filtered", wait_s=1.5, log=said.append):
@@ -40,14 +22,14 @@ def test_a_second_writer_fails_naming_the_first_once_it_has_waited(tmp_path):
     message = str(raised.value)
     assert (
         f"pid {holder.pid}" in message
-        and "run run-other" in message
+        and f"run {HOLDER_RUN}" in message
         and str(lock_path(tmp_path, "filtered")) in message
     )
     assert any("waiting up to 2 s" in line and f"pid {holder.pid}" in line for line in said)
 
 
 def test_a_second_writer_waits_for_the_first_then_writes(tmp_path):
-    holder = hold_in_another_process(tmp_path, 1.5)
+    holder = hold_stage_lock(tmp_path, "filtered", 1.5)
     said = []
     started = time.monotonic()
     with stage_lock(tmp_path, "filtered", wait_s=60, log=said.append, poll_s=0.1):
@@ -58,7 +40,7 @@ def test_a_second_writer_waits_for_the_first_then_writes(tmp_path):
 
 
 def test_a_killed_writer_leaves_no_lock_behind(tmp_path):
-    holder = hold_in_another_process(tmp_path, 60)
+    holder = hold_stage_lock(tmp_path, "filtered", 60)
     holder.kill()
     holder.wait()
     with stage_lock(tmp_path, "filtered", wait_s=0):  # at once: the kernel dropped the dead process's lock
