@@ -189,3 +189,15 @@ def test_the_checkpoint_follows_new_tokens_not_every_dataset_run():
     assert daemon.tick("training") == TRAINING_ASSETS
     report_built(instance, sorted(TRAINING_ASSETS))
     assert daemon.tick("training") == set()
+
+
+def test_an_empty_data_directory_starts_nothing(tmp_path):
+    # The sensor observes nothing there (it says why instead), so no condition has a raw change to act on.
+    (tmp_path / "raw" / "jsonl").mkdir(parents=True)
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources={"data_dir": DataDirResource(path=str(tmp_path))}
+    )
+    assert isinstance(raw_data_sensor(context), dg.SkipReason)
+    with dg.instance_for_test() as instance:
+        daemon = Daemon(instance)
+        assert [(daemon.tick("dataset"), daemon.tick("training")) for _ in range(3)] == [(set(), set())] * 3
