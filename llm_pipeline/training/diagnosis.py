@@ -1,23 +1,29 @@
-"""Read a learning curve the way a practitioner would: underfit, overfit or well-fit.
+"""Read a learning curve the way a practitioner would: underfit, overfit, unstable or well-fit.
 
-The reasoning, in the order the rules are applied:
+Single points are noisy (a small validation split scatters by a few percent from one
+evaluation to the next), so the rules judge smoothed levels and compare a change with the
+curve's own noise, estimated from how far each point lies from its neighbours. In order:
 
-1. Too few points say nothing: with fewer than `MIN_TRAIN_POINTS` training losses or
+1. Not numbers: a NaN or infinite loss is "diverged".
+2. Too few points say nothing: with fewer than `MIN_TRAIN_POINTS` training losses or
    `MIN_EVAL_POINTS` validation losses the verdict is "insufficient data".
-2. Diverged (reported as underfit): the training loss ended higher than it started; the
-   validation loss rising with it says nothing about overfitting.
-3. Overfit: the validation loss reached a minimum and then climbed back by more than
-   `OVERFIT_RISE` of that minimum by the end. The model kept fitting the training set after it
-   stopped generalising; the checkpoint at `best_step` is the one to keep (or train for that
-   many steps). It is checked before underfitting because a falling training loss with a
-   rising validation loss is overfitting, however steep the training curve still is.
-4. Underfit: the training loss barely moved (it dropped by less than `FLAT_DROP` of its starting
-   level: learning rate too low, too few steps, or a model that cannot learn the data), or it
-   was still falling steeply at the end (over the last third of training a straight-line fit
-   drops by more than `STILL_FALLING_DROP` of its level: more steps would still help).
-5. Overfit as well: both losses settled but validation ended more than `GAP_RATIO` above
-   training: the model memorised what it saw.
-6. Otherwise well-fit: the training loss fell and flattened, and validation stayed close to it
+3. Training loss rising from start to end (reported as underfit): training diverged.
+4. Unstable: the training loss swings around its own trend by more than `UNSTABLE_SWING` of its
+   level from one log to the next, the sign of a learning rate too high: lower it.
+5. Underfit: the training loss barely moved (it dropped by less than `FLAT_DROP` of its starting
+   level): nothing was learned, whatever the validation loss does.
+6. Overfit: the smoothed validation loss reached a minimum and then climbed back by more than
+   `OVERFIT_RISE` of it, and by more than `NOISE_MARGIN` times its noise, by the end. The
+   checkpoint at `best_step` is the one to keep.
+7. Memorised (overfit): training ended far below validation (more than `GAP_RATIO` of the
+   training loss) while validation no longer falls (by less than `STILL_FALLING_DROP` over its
+   last third). It is checked before "still falling": a training loss racing to zero next to a
+   flat validation loss needs more data, not more steps.
+8. Underfit: the training loss was still falling steeply at the end (a straight line through
+   its last third drops by more than `STILL_FALLING_DROP` of its level): more steps would help.
+9. Overfit as well: both losses settled but validation ended more than `GAP_RATIO` above
+   training.
+10. Otherwise well-fit: the training loss fell and flattened, and validation stayed close to it
    without turning up.
 
 All comparisons are relative to the loss level, so they hold for any vocabulary size.
@@ -45,12 +51,20 @@ FLAT_DROP = 0.05
 STILL_FALLING_DROP = 0.10
 # Validation settling more than 25% above training is memorisation even without a rise.
 GAP_RATIO = 0.25
+# A rise above the smoothed minimum counts only past this many times the validation noise: the
+# smallest of several noisy points sits below the curve by chance.
+NOISE_MARGIN = 3.0
+# Healthy training logs scatter by a few percent around their trend; swings of more than 10%
+# of the level from one log to the next are a learning rate too high.
+UNSTABLE_SWING = 0.10
 
 UNDERFIT = "underfit"
 OVERFIT = "overfit"
 WELL_FIT = "well-fit"
 INSUFFICIENT = "insufficient data"
 DIVERGED = "diverged"
+UNSTABLE = "unstable"
+VERDICTS = (WELL_FIT, OVERFIT, UNDERFIT, UNSTABLE, DIVERGED, INSUFFICIENT)
 
 
 @dataclass(frozen=True)
@@ -121,15 +135,14 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
             **summary,
         )
 
-    rise = (final_eval - best_eval) / best_eval if best_eval > 0 else 0.0
-    if best_step != evals[-1][0] and rise > OVERFIT_RISE:
+    swing = relative_noise(losses)
+    if swing > UNSTABLE_SWING:
         return Diagnosis(
-            OVERFIT,
+            UNSTABLE,
             [
-                f"validation loss reached its minimum {best_eval:.4f} at step {best_step} and then rose "
-                f"{rise:.1%} to {final_eval:.4f} at step {evals[-1][0]}",
-                f"training loss kept going to {final_train:.4f}; keep the checkpoint at step {best_step} "
-                "or train for fewer steps, with more data or more regularisation",
+                f"training loss swings {swing:.0%} of its level around its trend from one log to the next "
+                f"(more than {UNSTABLE_SWING:.0%}): the optimiser overshoots",
+                "unstable: lower the learning rate (or lengthen the warmup, clip gradients with max_grad_norm)",
             ],
             **summary,
         )
@@ -141,6 +154,40 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
                 f"training loss barely moved: {start_level:.4f} at the start, {end_level:.4f} at the end "
                 f"({total_drop:.1%} lower, under {FLAT_DROP:.0%})",
                 "raise the learning rate, train longer, or use a larger model / more adapter capacity",
+            ],
+            **summary,
+        )
+
+    eval_losses = [loss for _, loss in evals]
+    # Too few evaluations to smooth: neighbours would blur the very turn that is looked for.
+    smoothed = moving_average(eval_losses) if len(eval_losses) >= 4 else eval_losses
+    lowest = min(range(len(smoothed)), key=smoothed.__getitem__)
+    eval_noise = relative_noise(eval_losses)
+    rise = (smoothed[-1] - smoothed[lowest]) / smoothed[lowest] if smoothed[lowest] > 0 else 0.0
+    needed = max(OVERFIT_RISE, NOISE_MARGIN * eval_noise)
+    if lowest < len(smoothed) - 1 and rise > needed:
+        return Diagnosis(
+            OVERFIT,
+            [
+                f"validation loss reached its minimum {best_eval:.4f} at step {best_step}; smoothed over "
+                f"neighbouring evaluations it then rose {rise:.1%} (more than {needed:.1%}, the noise allowed) "
+                f"to {final_eval:.4f} at step {evals[-1][0]}",
+                f"training loss kept going to {final_train:.4f}; keep the checkpoint at step {best_step} "
+                "or train for fewer steps, with more data or more regularisation",
+            ],
+            **summary,
+        )
+
+    gap_ratio = (smoothed[-1] - end_level) / end_level if end_level > 0 else 0.0
+    eval_tail_drop = _tail_relative_drop(evals)
+    if gap_ratio > GAP_RATIO and eval_tail_drop < max(STILL_FALLING_DROP, NOISE_MARGIN * eval_noise):
+        return Diagnosis(
+            OVERFIT,
+            [
+                f"training loss fell to {final_train:.4f} while validation no longer falls (last third: "
+                f"{eval_tail_drop:+.1%} of its level) and sits at {smoothed[-1]:.4f}, {gap_ratio:.0%} above "
+                "training: the model memorises what it saw",
+                "use more or more varied data, fewer steps, or more regularisation (weight decay, dropout)",
             ],
             **summary,
         )
@@ -158,13 +205,12 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
             **summary,
         )
 
-    gap_ratio = gap / final_train if final_train > 0 else 0.0
     if gap_ratio > GAP_RATIO:
         return Diagnosis(
             OVERFIT,
             [
-                f"validation loss settled at {final_eval:.4f}, {gap_ratio:.0%} above the training loss "
-                f"{final_train:.4f} (more than {GAP_RATIO:.0%}): the model fits what it saw much better than "
+                f"validation loss settled at {smoothed[-1]:.4f}, {gap_ratio:.0%} above the training loss "
+                f"{end_level:.4f} (more than {GAP_RATIO:.0%}): the model fits what it saw much better than "
                 "what it did not",
                 "use more or more varied data, fewer steps, or more regularisation",
             ],
@@ -175,11 +221,29 @@ def diagnose(curve: Sequence[CurvePoint]) -> Diagnosis:
         WELL_FIT,
         [
             f"training loss fell {total_drop:.1%} and flattened (last third: {tail_drop:.1%} of its level)",
-            f"validation loss ended at {final_eval:.4f}, within {rise:.1%} of its best {best_eval:.4f} "
-            f"(step {best_step}), {gap:+.4f} from the training loss",
+            f"validation loss ended at {final_eval:.4f} (smoothed {smoothed[-1]:.4f}, within {rise:.1%} of its "
+            f"smoothed minimum; best point {best_eval:.4f} at step {best_step}), {gap:+.4f} from the training loss",
         ],
         **summary,
     )
+
+
+def moving_average(values: Sequence[float]) -> list[float]:
+    """Each value averaged with its neighbours (the two ends with their one neighbour)."""
+    return [sum(values[max(0, i - 1) : i + 2]) / len(values[max(0, i - 1) : i + 2]) for i in range(len(values))]
+
+
+def relative_noise(values: Sequence[float]) -> float:
+    """The scatter of a curve around its own trend, relative to its level: each inner point against
+    the mean of its two neighbours (a smooth trend cancels out, white noise of deviation s leaves a
+    deviation of s * sqrt(1.5)). 0 with fewer than four points."""
+    if len(values) < 4:
+        return 0.0
+    residuals = [values[i] - (values[i - 1] + values[i + 1]) / 2 for i in range(1, len(values) - 1)]
+    mean = sum(residuals) / len(residuals)
+    spread = math.sqrt(sum((r - mean) ** 2 for r in residuals) / (len(residuals) - 1))
+    level = sum(values) / len(values)
+    return spread / math.sqrt(1.5) / level if level > 0 else 0.0
 
 
 def _tail_relative_drop(points: Sequence[tuple[int, float]]) -> float:

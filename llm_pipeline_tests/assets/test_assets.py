@@ -12,6 +12,7 @@ from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.metadata import silhouettes_markdown, summaries_markdown
 from llm_pipeline.stages.clustered.clustering import ClusterSettings, cluster_texts
 from llm_pipeline.text import normalize
+from llm_pipeline.training.diagnosis import VERDICTS
 from llm_pipeline_tests.support.dagster_resources import local_resources
 
 DATASET_STAGES = ["plaintext", "filtered", "clustered", "splits"]
@@ -142,7 +143,7 @@ def test_whole_graph_trains_and_reports_the_learning_curve(raw_data_dir):
     overrides = checkpoint["project_file_overrides"]
     assert overrides["method"] == {"file": "full", "run": "lora"} and overrides["max_steps"]["run"] == 12
     assert "num_train_epochs" not in overrides
-    assert checkpoint["diagnosis"] in {"underfit", "overfit", "well-fit", "insufficient data"}
+    assert checkpoint["diagnosis"] in VERDICTS
     assert checkpoint["learning_curve_plot"].startswith("![learning curve](data:image/png;base64,")
     table = checkpoint["learning_curve_table"]
     assert [record.data["step"] for record in table.records][-1] == 12

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import Counter
 
 import pytest
 
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
-from llm_pipeline.training.diagnosis import DIVERGED, INSUFFICIENT, OVERFIT, UNDERFIT, WELL_FIT, diagnose
+from llm_pipeline.training.diagnosis import DIVERGED, INSUFFICIENT, OVERFIT, UNDERFIT, UNSTABLE, WELL_FIT, diagnose
 from llm_pipeline.training.finite import NonFiniteTrainingError, non_finite_parameters, require_finite_parameters
 from llm_pipeline.training.plot import png_markdown, render_curve_png
+from llm_pipeline_tests.support.curves import KINDS
 
 STEPS = list(range(10, 310, 10))  # 30 logging steps
 
@@ -126,3 +128,41 @@ def test_non_finite_weights_are_named():
     assert non_finite_parameters(model) == ["1.bias"]
     with pytest.raises(NonFiniteTrainingError, match="the final model: non-finite weights in 1.bias"):
         require_finite_parameters(model, "the final model")
+
+
+# --- judged on 200 seeds of noisy synthetic curves (support/curves.py; the table: benchmarks/diagnosis.py)
+
+
+def verdicts(kind: str, noise: float) -> Counter:
+    return Counter(diagnose(KINDS[kind](seed, noise)).verdict for seed in range(200))
+
+
+@pytest.mark.parametrize(("noise", "at_least"), [(0.02, 195), (0.04, 190)])
+def test_noise_on_the_validation_loss_is_not_read_as_overfitting(noise, at_least):
+    assert verdicts("well-fit", noise)[WELL_FIT] >= at_least
+
+
+@pytest.mark.parametrize("noise", [0.02, 0.04])
+def test_training_loss_racing_to_zero_beside_a_flat_validation_loss_is_memorised(noise):
+    # Not "underfit, train more steps": its training loss still halves over the last third.
+    assert verdicts("memorised", noise)[OVERFIT] >= 195
+    reasons = diagnose(KINDS["memorised"](0, noise)).reasons
+    assert "memorises" in reasons[0] and "more or more varied data" in reasons[1]
+
+
+def test_swings_of_thirty_percent_are_unstable_and_say_lower_the_learning_rate():
+    assert verdicts("unstable", 0.02)[UNSTABLE] >= 195
+    assert "lower the learning rate" in diagnose(KINDS["unstable"](0)).reasons[1]
+
+
+@pytest.mark.parametrize("kind, verdict", [("overfit", OVERFIT), ("underfit (flat)", UNDERFIT),
+                                           ("underfit (still falling)", UNDERFIT)])  # fmt: skip
+def test_the_other_shapes_keep_their_verdicts_under_noise(kind, verdict):
+    assert verdicts(kind, 0.04)[verdict] >= 190
+
+
+def test_two_evaluations_are_not_smoothed_away():
+    curve = [CurvePoint(step, 3.0 * math.exp(-step / 20) + 0.5, None) for step in range(10, 100, 10)]
+    curve[3] = CurvePoint(40, curve[3].train_loss, 1.0)
+    curve[-1] = CurvePoint(90, curve[-1].train_loss, 1.5)
+    assert diagnose(curve).verdict == OVERFIT
