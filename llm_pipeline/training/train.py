@@ -35,6 +35,7 @@ from llm_pipeline.training.collate import PackedCollator, PadCollator, check_pac
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint, curve_from_log_history
 from llm_pipeline.training.disk import DiskFullError, disk_full_error
+from llm_pipeline.training.exact_eval import with_exact_eval_loss
 from llm_pipeline.training.finite import NonFiniteTrainingError, require_finite_parameters, with_finite_loss
 from llm_pipeline.training.guard import end_when_step_ends, hold_output_folder
 from llm_pipeline.training.memory import MemoryPlanError
@@ -192,7 +193,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     callbacks = [ReportingCallback(), CompletionMarkerCallback()]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = with_finite_loss(Trainer)(
+    trainer = with_exact_eval_loss(with_finite_loss(Trainer))(
         model=model,
         args=args,
         data_collator=collator,
