@@ -8,6 +8,7 @@ import dagster as dg
 from llm_pipeline.defs.assets.base_model import base_model_asset
 from llm_pipeline.defs.assets.checkpoint import checkpoint_asset
 from llm_pipeline.defs.assets.clustered import clustered_asset
+from llm_pipeline.defs.assets.evaluation import evaluation_asset
 from llm_pipeline.defs.assets.filtered import filtered_asset
 from llm_pipeline.defs.assets.merged_model import merged_model
 from llm_pipeline.defs.assets.plaintext import plaintext_asset
@@ -32,6 +33,7 @@ ASSET_FACTORIES = {
     "base_model": base_model_asset,
     "tokenized": tokenized_asset,
     "checkpoint": checkpoint_asset,
+    "evaluation": evaluation_asset,
 }
 
 

@@ -33,6 +33,8 @@ def summary_text(
             table.append((asset, "", "", "", "", _output_of(metadata)))
         if asset == "checkpoint":
             notes.append(_training_line(metadata))
+        if asset == "evaluation":
+            notes.append(_evaluation_line(metadata))
     lines += _aligned(table)
     if notes:
         lines += ["", *notes]
@@ -59,6 +61,15 @@ def _training_line(metadata: Mapping[str, Any]) -> str:
     return (
         f"training: {metadata.get('method', '?')}, {how}; final train loss {_loss(metadata.get('final_train_loss'))}, "
         f"validation loss {_loss(metadata.get('final_eval_loss'))}; diagnosis: {metadata.get('diagnosis', 'n/a')}"
+    )
+
+
+def _evaluation_line(metadata: Mapping[str, Any]) -> str:
+    improvement = metadata.get("improvement")
+    share = f" ({improvement:.1%} lower)" if isinstance(improvement, float) and improvement > 0 else ""
+    return (
+        f"evaluation: per-token validation loss, base {_loss(metadata.get('base_per_token_loss'))}, "
+        f"tuned {_loss(metadata.get('tuned_per_token_loss'))}{share}; answers side by side in its metadata"
     )
 
 

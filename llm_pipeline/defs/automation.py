@@ -48,7 +48,8 @@ def ancestors(parents: dict[dg.AssetKey, set[dg.AssetKey]], key: dg.AssetKey) ->
 # Assets that follow their inputs' data versions rather than every materialization: a dataset
 # run whose changes all fall away (a changed record filtered out, say) leaves `tokenized` and
 # `base_model` with their data versions, and a GPU run would only retrain on the same tokens.
-FOLLOW_DATA_VERSIONS = {dg.AssetKey("checkpoint")}
+# The evaluation likewise: the same merged model on the same tokens scores the same.
+FOLLOW_DATA_VERSIONS = {dg.AssetKey("checkpoint"), dg.AssetKey("evaluation")}
 
 
 def eager(on_data_versions: bool = False) -> dg.AutomationCondition:
@@ -57,10 +58,12 @@ def eager(on_data_versions: bool = False) -> dg.AutomationCondition:
     (defs/stage_settings.py), so a one-setting edit rebuilds that stage and what is below it.
 
     `on_data_versions`: an input counts as changed only with a new data version, not with any
-    new materialization.
+    new materialization, or when the same tick requests it (the evaluation runs with the merged
+    model it scores, in one run).
     """
     if on_data_versions:
-        updated = AC.any_deps_match(AC.data_version_changed()).with_label("an input's data version changed")
+        changed_input = AC.data_version_changed() | AC.will_be_requested()
+        updated = AC.any_deps_match(changed_input).with_label("an input's data version changed")
     else:
         updated = AC.any_deps_updated()
     changed = AC.code_version_changed().with_label("its code or settings changed")

@@ -4,6 +4,7 @@ the model cannot embed. Near-duplicate prompts across the split fail without blo
 checkpoint's own check only warns.
 """
 
+import json
 from collections import Counter
 
 import dagster as dg
@@ -12,6 +13,8 @@ import datasets
 from llm_pipeline.defs.config import config_class, to_settings
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
+from llm_pipeline.stages.evaluation.run import REPORT_FILE as EVALUATION_REPORT
+from llm_pipeline.stages.evaluation.run import STAGE as EVALUATION_STAGE
 from llm_pipeline.stages.plaintext.accounting import account
 from llm_pipeline.stages.plaintext.formats import format_of, scan_raw_folder
 from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
@@ -319,6 +322,34 @@ def checkpoint_is_well_fit(context: dg.AssetCheckExecutionContext) -> dg.AssetCh
     )
 
 
+@dg.asset_check(
+    asset="evaluation",
+    blocking=True,
+    description="The tuned model's per-token validation loss is below its base model's by more than "
+    "`min_improvement` (an evaluation setting) of it: a model that did not get better goes no further.",
+)
+def tuned_model_beats_base(data_dir: DataDirResource) -> dg.AssetCheckResult:
+    report = json.loads((data_dir.layout.stage(EVALUATION_STAGE) / EVALUATION_REPORT).read_text(encoding="utf-8"))
+    passed = report["tuned_loss"] < report["base_loss"] and report["improvement"] > report["min_improvement"]
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "base_per_token_loss": dg.MetadataValue.float(report["base_loss"]),
+            "tuned_per_token_loss": dg.MetadataValue.float(report["tuned_loss"]),
+            "improvement": dg.MetadataValue.float(report["improvement"]),
+            "min_improvement": dg.MetadataValue.float(report["min_improvement"]),
+            "verdict": dg.MetadataValue.text(
+                f"tuned {report['tuned_loss']:.4f} vs base {report['base_loss']:.4f}: "
+                + (
+                    f"{report['improvement']:.1%} lower, more than the {report['min_improvement']:.1%} asked"
+                    if passed
+                    else f"not more than {report['min_improvement']:.1%} lower: the tuned model is not better"
+                )
+            ),
+        },
+    )
+
+
 asset_checks = [
     *balance_checks,
     plaintext_accounts_for_raw_files,
@@ -328,4 +359,5 @@ asset_checks = [
     tokenized_has_targets,
     tokenized_labels_valid,
     checkpoint_is_well_fit,
+    tuned_model_beats_base,
 ]

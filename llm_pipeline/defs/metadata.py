@@ -214,3 +214,17 @@ def filtered_metadata(result, settings) -> dict[str, dg.MetadataValue]:
         "analyses_from_cache": dg.MetadataValue.int(result.from_cache),
         "dagster/row_count": dg.MetadataValue.int(report.kept),
     }
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def generations_markdown(generations: Iterable, chars: int = 160) -> str:
+    """Prompt, reference, base and tuned answers side by side (`stages.evaluation.run.Generation`)."""
+
+    def cell(text: str) -> str:
+        text = " ".join(text.split())
+        return (text[:chars] + "…" if len(text) > chars else text).replace("|", "\\|") or "_(empty)_"
+
+    rows = [f"| {cell(g.prompt)} | {cell(g.reference)} | {cell(g.base)} | {cell(g.tuned)} |" for g in generations]
+    return "\n".join(["| prompt | reference | base | tuned |", "|---|---|---|---|", *rows]) if rows else "_none_"

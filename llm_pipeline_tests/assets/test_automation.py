@@ -174,12 +174,12 @@ def test_a_failed_check_on_the_direct_parent_also_holds_the_checkpoint():
 def test_the_checkpoint_follows_new_tokens_not_every_dataset_run():
     instance = dg.DagsterInstance.ephemeral()
     daemon = Daemon(instance)
-    same = {"tokenized": "tokens-v1", "base_model": "model-v1"}
+    same = {"splits": "splits-v1", "tokenized": "tokens-v1", "base_model": "model-v1"}
     report_built(instance, [*DATASET_ASSETS, *sorted(TRAINING_ASSETS)], versions=same)  # a fine_tune run
     assert daemon.tick("dataset") == set() and daemon.tick("training") == set()
 
     # A dataset run whose change fell away (the edited record was filtered out): the splits are
-    # byte-identical, so tokenized and base_model keep their data versions. No GPU run.
+    # byte-identical, so they, tokenized and base_model keep their data versions. No GPU run.
     report_built(instance, DATASET_ASSETS, versions=same)
     assert daemon.tick("training") == set()
     assert daemon.tick("training") == set()

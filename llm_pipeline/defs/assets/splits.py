@@ -10,6 +10,7 @@ from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, s
 from llm_pipeline.stages.splits.assign import TRAIN, VALIDATION
 from llm_pipeline.stages.splits.run import EmptySplitError, run
 from llm_pipeline.stages.splits.settings import SplitSettings
+from llm_pipeline.storage.fingerprint import saved_dataset_digest
 
 STAGE_MODULE = "llm_pipeline.stages.splits.run"
 
@@ -36,6 +37,8 @@ def splits_asset(project_settings: SplitSettings) -> dg.AssetsDefinition:
             raise dg.Failure(str(error)) from error
         records, train, validation = result.records, len(result.splits[TRAIN]), len(result.splits[VALIDATION])
         return dg.MaterializeResult(
+            # By content: a dataset run whose change fell away leaves the splits, and what follows them, as they were.
+            data_version=dg.DataVersion(saved_dataset_digest(result.output)[:16]),
             metadata={
                 **balance_metadata(records, records, 0, 0),
                 "path": dg.MetadataValue.path(str(result.output)),
@@ -49,7 +52,7 @@ def splits_asset(project_settings: SplitSettings) -> dg.AssetsDefinition:
                 ),
                 "dagster/row_count": dg.MetadataValue.int(records),
                 **overrides_metadata(overrides),
-            }
+            },
         )
 
     return splits

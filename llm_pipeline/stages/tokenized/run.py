@@ -39,7 +39,7 @@ from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.stats import SplitStats, count_tokens, split_stats
 from llm_pipeline.stages.tokenized.version import tokenized_data_version
 from llm_pipeline.storage.atomic import atomic_dir
-from llm_pipeline.storage.fingerprint import saved_dataset_digest
+from llm_pipeline.storage.fingerprint import plain, saved_dataset_digest
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.row_cache import KEY, TableCache
 from llm_pipeline.storage.stage_output import save_rejections
@@ -49,6 +49,8 @@ STAGE = "tokenized"
 UPSTREAM = "splits"
 
 REPORT_FILE = "tokenize_report.json"
+SETTINGS_FILE = "tokenize_settings.json"
+"""The settings the output was built with (the prompt template, say), for the stages that follow."""
 """Written beside it: `TokenizeReport.to_dict()`."""
 
 # A split is encoded in chunks, a progress line after each. After the first (FIRST_CHUNK_RECORDS
@@ -236,6 +238,8 @@ def run(
     stamp = target / DATA_VERSION_FILE
     if stamp.is_file() and stamp.read_text().strip() == version and (target / REPORT_FILE).is_file():
         log(f"split, tokenizer and config unchanged (version {version[:12]}): keeping {target}")
+        if not (target / SETTINGS_FILE).is_file():  # an output from before the file was written: same settings
+            (target / SETTINGS_FILE).write_text(json.dumps(plain(settings), indent=2) + "\n")
         result = TokenizedResult(target, version, True, 0, 0, json.loads((target / REPORT_FILE).read_text()))
     else:
         source = datasets.load_from_disk(str(splits_path))
@@ -248,6 +252,7 @@ def run(
             rows.save_to_disk(str(staging))
             (staging / CONTENT_DIGEST_FILE).write_text(saved_dataset_digest(staging) + "\n")
             (staging / REPORT_FILE).write_text(report_text)
+            (staging / SETTINGS_FILE).write_text(json.dumps(plain(settings), indent=2) + "\n")
             (staging / DATA_VERSION_FILE).write_text(version + "\n")
         save_rejections([_rejection(item) for item in tokenize_report.dropped], layout.rejected(STAGE))
         # The report as a later run reads it back from REPORT_FILE: same result, rebuilt or reused.

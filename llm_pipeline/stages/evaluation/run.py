@@ -1,0 +1,148 @@
+"""The merged (tuned) model against its base on the validation split: the stage's work.
+
+Both models see the same tokenized validation rows, and the loss of each is the exact per-token
+mean (summed over the learned tokens, divided once: `scoring.token_loss`), so the two numbers
+compare and do not move with the batch size. Both answer the same prompts by greedy decoding:
+a few validation prompts with their reference answers, and any configured ones, written through
+the prompt template training used. One model is in memory at a time. The report and the
+generations are written to `evaluation/` whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
+from llm_pipeline.stages.evaluation.scoring import TokenLoss, greedy_answers, token_loss
+from llm_pipeline.stages.evaluation.settings import EvaluationSettings
+from llm_pipeline.stages.splits.assign import VALIDATION
+from llm_pipeline.stages.tokenized.run import SETTINGS_FILE
+from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.layout import DataLayout
+from llm_pipeline.storage.stage_output import iter_records, load_records
+
+STAGE = "evaluation"
+TUNED_DIR = "merged"
+"""The folder under models/ that holds the tuned model (merged_model's output)."""
+REPORT_FILE = "evaluation.json"
+GENERATIONS_FILE = "generations.jsonl"
+# An unsupervised validation text is cut into a prompt and the text that follows it.
+PROMPT_WORDS, REFERENCE_WORDS = 12, 40
+
+
+@dataclass(frozen=True)
+class Generation:
+    prompt: str
+    reference: str
+    base: str
+    tuned: str
+
+
+@dataclass
+class EvaluationResult:
+    output: Path
+    base_model: str
+    tuned_model: str
+    base: TokenLoss
+    tuned: TokenLoss
+    rows: int
+    generations: list[Generation]
+
+    @property
+    def improvement(self) -> float:
+        """How much lower the tuned per-token loss is, as a share of the base one."""
+        return (self.base.mean - self.tuned.mean) / self.base.mean if self.base.mean else 0.0
+
+
+def run(
+    layout: DataLayout, settings: EvaluationSettings | None = None, log: Callable[[str], None] = lambda message: None
+) -> EvaluationResult:
+    import datasets
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    settings = settings or EvaluationSettings()
+    base_name, trust = read_model_ref(layout.models), model_ref_trusts_code(layout.models)
+    tuned_dir = layout.models / TUNED_DIR
+    if not (tuned_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{tuned_dir} holds no model: materialize merged_model first")
+    tokenizer = AutoTokenizer.from_pretrained(tuned_dir, trust_remote_code=trust)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows = datasets.load_from_disk(str(layout.stage("tokenized")))[VALIDATION]
+    if settings.max_rows:
+        rows = rows.select(range(min(settings.max_rows, len(rows))))
+    prompts = prompts_to_answer(layout, settings)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    scored: dict[str, tuple[TokenLoss, list[str]]] = {}
+    for role, name in (("base", base_name), ("tuned", str(tuned_dir))):
+        model = AutoModelForCausalLM.from_pretrained(name, dtype="auto", trust_remote_code=trust).to(device)
+        loss = token_loss(model, rows, pad_id, settings.batch_size)
+        log(f"{role} model {name}: per-token validation loss {loss.mean:.4f} over {loss.tokens:,} tokens")
+        scored[role] = (
+            loss,
+            greedy_answers(model, tokenizer, [prompt for prompt, _ in prompts], settings.max_new_tokens),
+        )
+        del model  # one model in memory at a time
+
+    generations = [
+        Generation(prompt, reference, base, tuned)
+        for (prompt, reference), base, tuned in zip(prompts, scored["base"][1], scored["tuned"][1], strict=True)
+    ]
+    result = EvaluationResult(
+        layout.stage(STAGE), base_name, str(tuned_dir), scored["base"][0], scored["tuned"][0], len(rows), generations
+    )
+    with atomic_dir(result.output) as staging:
+        report = {**report_of(result), "min_improvement": settings.min_improvement}
+        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        with (staging / GENERATIONS_FILE).open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(asdict(generation)) + "\n" for generation in generations)
+    return result
+
+
+def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[tuple[str, str]]:
+    """(prompt as the model sees it, reference answer) for the first validation records and the
+    configured prompts, through the prompt template the tokenized stage used."""
+    template = tokenized_settings(layout).prompt_template
+    prompts = []
+    if settings.validation_prompts:
+        records = iter_records(load_records(layout.stage("splits") / VALIDATION))
+        for record in records:
+            if len(prompts) == settings.validation_prompts:
+                break
+            if record.is_supervised:
+                prompts.append((template.format(input=record.input), record.output))
+            else:
+                words = record.text.split()
+                cut = min(PROMPT_WORDS, max(1, len(words) // 2))
+                prompts.append((" ".join(words[:cut]), " ".join(words[cut : cut + REFERENCE_WORDS])))
+    prompts += [(template.format(input=prompt), "") for prompt in settings.prompts]
+    return prompts
+
+
+def tokenized_settings(layout: DataLayout) -> TokenizeSettings:
+    """The settings the tokenized output was built with (what training saw), or the defaults for an
+    output written before they were recorded."""
+    path = layout.stage("tokenized") / SETTINGS_FILE
+    if not path.is_file():
+        return TokenizeSettings()
+    values = json.loads(path.read_text(encoding="utf-8"))
+    return TokenizeSettings(prompt_template=values.get("prompt_template", TokenizeSettings().prompt_template))
+
+
+def report_of(result: EvaluationResult) -> dict:
+    return {
+        "base_model": result.base_model,
+        "tuned_model": result.tuned_model,
+        "rows": result.rows,
+        "tokens": result.tuned.tokens,
+        "base_loss": result.base.mean,
+        "tuned_loss": result.tuned.mean,
+        "base_perplexity": result.base.perplexity,
+        "tuned_perplexity": result.tuned.perplexity,
+        "improvement": result.improvement,
+    }
