@@ -88,8 +88,10 @@ def model_card(
     training_config: Mapping[str, Any],
     summary: Mapping[str, Any],
     diagnosis: str,
+    prompt_template: str | None = None,
 ) -> str:
-    """A README.md that says what the model is, what it was trained on (data versions) and how well."""
+    """A README.md that says what the model is, what it was trained on (data versions), how to
+    prompt it as training did, and how well it did."""
     lines = [
         "---",
         "library_name: transformers",
@@ -120,6 +122,7 @@ def model_card(
         json.dumps(dict(training_config), indent=2, sort_keys=True),
         "```",
         "",
+        *_prompt_format(prompt_template),
         "## Use",
         "",
         "```python",
@@ -131,6 +134,22 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _prompt_format(template: str | None) -> list[str]:
+    if template is None:
+        return []
+    return [
+        "## Prompt format",
+        "",
+        "Supervised records were trained as this template with the input in place of `{input}`, the response "
+        "following it and closed by EOS; plain texts as they are:",
+        "",
+        "```text",
+        template,
+        "```",
+        "",
+    ]
 
 
 def _format(value: Any) -> str:

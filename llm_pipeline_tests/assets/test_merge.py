@@ -115,4 +115,6 @@ def test_merged_model_asset_exports_the_trained_adapter_with_a_model_card(tiny_m
         **tokenizer("What do bees make?", return_tensors="pt"), max_new_tokens=4, do_sample=False
     )
     assert generated.shape[1] > 4
-    assert "## Data versions" in (target / MODEL_CARD).read_text()
+    card_text = (target / MODEL_CARD).read_text()
+    assert "## Data versions" in card_text
+    assert "## Prompt format" in card_text and "### Instruction:\n{input}\n\n### Response:\n" in card_text

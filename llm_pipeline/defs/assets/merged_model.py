@@ -6,6 +6,7 @@ import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, TRAINING_GROUP
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.stages.tokenized.run import recorded_settings
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.training.config import TrainingConfig
 from llm_pipeline.training.curve import CurvePoint
@@ -46,6 +47,7 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
             training_config={k: v for k, v in training.to_dict().items() if k not in ("tokenized_path", "output_dir")},
             summary=summary,
             diagnosis=diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict,
+            prompt_template=recorded_settings(layout).prompt_template,
         )
         target = layout.models / MERGED_DIR_NAME
         context.log.info(f"exporting the {training.method} run from {final} to {target}")

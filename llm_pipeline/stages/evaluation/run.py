@@ -19,8 +19,7 @@ from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read
 from llm_pipeline.stages.evaluation.scoring import TokenLoss, greedy_answers, token_loss
 from llm_pipeline.stages.evaluation.settings import EvaluationSettings
 from llm_pipeline.stages.splits.assign import VALIDATION
-from llm_pipeline.stages.tokenized.run import SETTINGS_FILE
-from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+from llm_pipeline.stages.tokenized.run import recorded_settings
 from llm_pipeline.storage.atomic import atomic_dir
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records
@@ -107,7 +106,7 @@ def run(
 def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[tuple[str, str]]:
     """(prompt as the model sees it, reference answer) for the first validation records and the
     configured prompts, through the prompt template the tokenized stage used."""
-    template = tokenized_settings(layout).prompt_template
+    template = recorded_settings(layout).prompt_template
     prompts = []
     if settings.validation_prompts:
         records = iter_records(load_records(layout.stage("splits") / VALIDATION))
@@ -122,16 +121,6 @@ def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[
                 prompts.append((" ".join(words[:cut]), " ".join(words[cut : cut + REFERENCE_WORDS])))
     prompts += [(template.format(input=prompt), "") for prompt in settings.prompts]
     return prompts
-
-
-def tokenized_settings(layout: DataLayout) -> TokenizeSettings:
-    """The settings the tokenized output was built with (what training saw), or the defaults for an
-    output written before they were recorded."""
-    path = layout.stage("tokenized") / SETTINGS_FILE
-    if not path.is_file():
-        return TokenizeSettings()
-    values = json.loads(path.read_text(encoding="utf-8"))
-    return TokenizeSettings(prompt_template=values.get("prompt_template", TokenizeSettings().prompt_template))
 
 
 def report_of(result: EvaluationResult) -> dict:

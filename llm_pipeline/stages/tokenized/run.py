@@ -261,6 +261,16 @@ def run(
     return result
 
 
+def recorded_settings(layout: DataLayout) -> TokenizeSettings:
+    """The settings the tokenized output was built with (what training saw: the prompt template),
+    or the defaults for an output written before they were recorded."""
+    path = layout.stage(STAGE) / SETTINGS_FILE
+    if not path.is_file():
+        return TokenizeSettings()
+    values = json.loads(path.read_text(encoding="utf-8"))
+    return TokenizeSettings(prompt_template=values.get("prompt_template", TokenizeSettings().prompt_template))
+
+
 class EmptyTokenizedError(ValueError):
     """A split with no row left after tokenization: nothing to train or evaluate on."""
 
