@@ -12,6 +12,7 @@ from llm_pipeline.defs.assets.evaluation import evaluation_asset
 from llm_pipeline.defs.assets.filtered import filtered_asset
 from llm_pipeline.defs.assets.merged_model import merged_model
 from llm_pipeline.defs.assets.plaintext import plaintext_asset
+from llm_pipeline.defs.assets.promoted_model import promoted_model
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.assets.splits import splits_asset
 from llm_pipeline.defs.assets.tokenized import tokenized_asset
@@ -39,7 +40,7 @@ ASSET_FACTORIES = {
 
 def build_pipeline_assets(project: Project) -> list[dg.AssetsDefinition]:
     """Every stage asset, its config defaults and code version from `project`, with its automation."""
-    assets = [factory(project.of(stage)) for stage, factory in ASSET_FACTORIES.items()] + [merged_model]
+    assets = [factory(project.of(stage)) for stage, factory in ASSET_FACTORIES.items()] + [merged_model, promoted_model]
     # Each stage follows its upstream, gated on the blocking checks above it (defs/automation.py).
     return automate(assets, asset_checks)
 

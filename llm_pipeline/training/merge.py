@@ -42,7 +42,7 @@ def export_model(final_dir: Path, base_model: str, out_dir: Path, card: str, tru
             _merge_adapter(final_dir, base_model, staging, trust_remote_code)
             how = "merged adapter"
         else:
-            _link_tree(final_dir, staging)
+            link_tree(final_dir, staging)
             how = "full fine-tune"
         (staging / MODEL_CARD).unlink(
             missing_ok=True
@@ -65,7 +65,7 @@ def _merge_adapter(adapter_dir: Path, base_model: str, out_dir: Path, trust_remo
     AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code).save_pretrained(str(out_dir))
 
 
-def _link_tree(source: Path, target: Path) -> None:
+def link_tree(source: Path, target: Path) -> None:
     """Hard-link every file of `source` into `target` (no copy of the weights); copy where links fail."""
     for path in source.rglob("*"):
         destination = target / path.relative_to(source)

@@ -17,6 +17,7 @@ STAGES = [
     "checkpoint",
     "merged_model",
     "evaluation",
+    "promoted_model",
 ]
 
 
@@ -40,7 +41,7 @@ def test_jobs_cover_the_dataset_and_the_whole_graph():
     prepare = defs.resolve_job_def("prepare_dataset")
     fine_tune = defs.resolve_job_def("fine_tune")
     prepare_keys = {key.to_user_string() for key in prepare.asset_layer.selected_asset_keys}
-    assert prepare_keys == set(STAGES) - {"checkpoint", "merged_model", "evaluation"}
+    assert prepare_keys == set(STAGES) - {"checkpoint", "merged_model", "evaluation", "promoted_model"}
     assert {key.to_user_string() for key in fine_tune.asset_layer.selected_asset_keys} == set(STAGES)
     assert defs.resolve_schedule_def("daily_dataset_refresh").cron_schedule == "0 3 * * *"
     assert defs.resolve_sensor_def("raw_data_sensor").default_status == dg.DefaultSensorStatus.RUNNING

@@ -10,10 +10,12 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME
-from llm_pipeline.defs.checks import tuned_model_beats_base
+from llm_pipeline.defs.assets.promoted_model import promoted_model
+from llm_pipeline.defs.checks import tuned_model_beats_base_and_promoted
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.base_model.reference import write_model_ref
-from llm_pipeline.stages.evaluation.run import GENERATIONS_FILE, TUNED_DIR
+from llm_pipeline.stages.evaluation.promote import PROMOTION_FILE
+from llm_pipeline.stages.evaluation.run import GENERATIONS_FILE, PROMOTED_DIR, TUNED_DIR
 from llm_pipeline.storage.stage_output import save_dataset
 from llm_pipeline.training.merge import export_model
 from llm_pipeline.training.reporters import MemoryReporter
@@ -42,7 +44,7 @@ def trained_data_dir(tiny_model_dir, tiny_tokenized_dir, tmp_path_factory):
 
 def evaluate(data_dir, **config) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [stage_asset("evaluation"), tuned_model_beats_base],
+        [stage_asset("evaluation"), tuned_model_beats_base_and_promoted],
         resources={"data_dir": DataDirResource(path=str(data_dir))},
         run_config=dg.RunConfig(ops={"evaluation": {"config": config}}),
         raise_on_error=False,
@@ -73,11 +75,56 @@ def test_the_tuned_model_is_scored_against_its_base_on_the_same_tokens(trained_d
     assert any(g["base"] != g["tuned"] for g in generations)  # the training changed what the model says
     assert metadata["generations"].startswith("| prompt | reference | base | tuned |")
     (check,) = result.get_asset_check_evaluations()
-    assert check.passed and "lower, more than the 0.0% asked" in check.metadata["verdict"].value
+    assert check.passed and check.metadata["verdict"].value.endswith(": better")
 
 
 @pytest.mark.slow
 def test_a_tuned_model_not_better_by_the_margin_is_stopped_by_the_check(trained_data_dir):
     result = evaluate(trained_data_dir, validation_prompts=0, min_improvement=0.9)
     (check,) = result.get_asset_check_evaluations()
-    assert not check.passed and "the tuned model is not better" in check.metadata["verdict"].value
+    assert not check.passed and "not more than 90.0% lower than the base model" in check.metadata["verdict"].value
+
+
+def promote(data_dir) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [promoted_model], resources={"data_dir": DataDirResource(path=str(data_dir))}, raise_on_error=False
+    )
+
+
+@pytest.mark.slow
+def test_a_better_model_is_promoted_and_the_next_must_beat_it(trained_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(trained_data_dir, data, symlinks=True)
+    assert evaluate(data, validation_prompts=0).success
+    promoted = promote(data)
+    assert promoted.success
+    target = data / "models" / PROMOTED_DIR
+    report = json.loads((target / PROMOTION_FILE).read_text())
+    assert (target / "model.safetensors").stat().st_ino == (
+        data / "models" / TUNED_DIR / "model.safetensors"
+    ).stat().st_ino
+    assert report["promoted_loss"] is None and AutoModelForCausalLM.from_pretrained(target).num_parameters() > 0
+
+    # The same model evaluated again now meets the promoted one on the same tokens: not better.
+    again = evaluate(data, validation_prompts=0)
+    (check,) = again.get_asset_check_evaluations()
+    assert not check.passed and "not more than 0.0% lower than the promoted model" in check.metadata["verdict"].value
+    assert check.metadata["promoted_per_token_loss"].value == pytest.approx(
+        check.metadata["tuned_per_token_loss"].value
+    )
+
+
+@pytest.mark.slow
+def test_a_merged_model_that_changed_since_its_evaluation_is_not_promoted(trained_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(trained_data_dir, data, symlinks=True)
+    assert evaluate(data, validation_prompts=0).success
+    weights = data / "models" / TUNED_DIR / "model.safetensors"
+    content = bytearray(weights.read_bytes())
+    content[-1] ^= 0xFF
+    weights.unlink()  # a later run's weights, not an edit of the file the checkpoint shares
+    weights.write_bytes(bytes(content))
+    result = promote(data)
+    assert not result.success and not (data / "models" / PROMOTED_DIR).exists()
+    (failure,) = result.get_step_failure_events()
+    assert "changed since it was evaluated" in failure.step_failure_data.user_failure_data.description

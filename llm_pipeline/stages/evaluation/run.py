@@ -21,12 +21,17 @@ from llm_pipeline.stages.evaluation.settings import EvaluationSettings
 from llm_pipeline.stages.splits.assign import VALIDATION
 from llm_pipeline.stages.tokenized.run import recorded_settings
 from llm_pipeline.storage.atomic import atomic_dir
+from llm_pipeline.storage.fingerprint import weights_digest
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.stage_output import iter_records, load_records
 
 STAGE = "evaluation"
 TUNED_DIR = "merged"
 """The folder under models/ that holds the tuned model (merged_model's output)."""
+PROMOTED_DIR = "promoted"
+"""The folder under models/ that holds the promoted model (promoted_model's output)."""
+# The files that make two tokenizers the same one: the same ids for the same text.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 REPORT_FILE = "evaluation.json"
 GENERATIONS_FILE = "generations.jsonl"
 # An unsupervised validation text is cut into a prompt and the text that follows it.
@@ -50,6 +55,8 @@ class EvaluationResult:
     tuned: TokenLoss
     rows: int
     generations: list[Generation]
+    promoted: TokenLoss | None = None  # the promoted model on the same rows, when its tokenizer is the same
+    promoted_skipped: str = ""  # why the promoted model was not scored, when one exists
 
     @property
     def improvement(self) -> float:
@@ -77,15 +84,23 @@ def run(
     prompts = prompts_to_answer(layout, settings)
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
+    promoted_dir = layout.models / PROMOTED_DIR
+    promoted_skipped = ""
+    candidates = [("base", base_name), ("tuned", str(tuned_dir))]
+    if (promoted_dir / "config.json").is_file():
+        if same_tokenizer(promoted_dir, tuned_dir):
+            candidates.append(("promoted", str(promoted_dir)))
+        else:  # other token ids: a loss on these rows would not mean the same
+            promoted_skipped = f"{promoted_dir} has another tokenizer: its loss on these tokens says nothing"
+            log(promoted_skipped)
+
     scored: dict[str, tuple[TokenLoss, list[str]]] = {}
-    for role, name in (("base", base_name), ("tuned", str(tuned_dir))):
+    for role, name in candidates:
         model = AutoModelForCausalLM.from_pretrained(name, dtype="auto", trust_remote_code=trust).to(device)
         loss = token_loss(model, rows, pad_id, settings.batch_size)
         log(f"{role} model {name}: per-token validation loss {loss.mean:.4f} over {loss.tokens:,} tokens")
-        scored[role] = (
-            loss,
-            greedy_answers(model, tokenizer, [prompt for prompt, _ in prompts], settings.max_new_tokens),
-        )
+        answers = [] if role == "promoted" else [prompt for prompt, _ in prompts]
+        scored[role] = (loss, greedy_answers(model, tokenizer, answers, settings.max_new_tokens))
         del model  # one model in memory at a time
 
     generations = [
@@ -93,7 +108,15 @@ def run(
         for (prompt, reference), base, tuned in zip(prompts, scored["base"][1], scored["tuned"][1], strict=True)
     ]
     result = EvaluationResult(
-        layout.stage(STAGE), base_name, str(tuned_dir), scored["base"][0], scored["tuned"][0], len(rows), generations
+        layout.stage(STAGE),
+        base_name,
+        str(tuned_dir),
+        scored["base"][0],
+        scored["tuned"][0],
+        len(rows),
+        generations,
+        promoted=scored["promoted"][0] if "promoted" in scored else None,
+        promoted_skipped=promoted_skipped,
     )
     with atomic_dir(result.output) as staging:
         report = {**report_of(result), "min_improvement": settings.min_improvement}
@@ -123,6 +146,15 @@ def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[
     return prompts
 
 
+def same_tokenizer(first: Path, second: Path) -> bool:
+    """Whether two model folders hold the same tokenizer files (byte for byte)."""
+    for name in TOKENIZER_FILES:
+        one, other = first / name, second / name
+        if one.is_file() != other.is_file() or (one.is_file() and one.read_bytes() != other.read_bytes()):
+            return False
+    return True
+
+
 def report_of(result: EvaluationResult) -> dict:
     return {
         "base_model": result.base_model,
@@ -134,4 +166,7 @@ def report_of(result: EvaluationResult) -> dict:
         "base_perplexity": result.base.perplexity,
         "tuned_perplexity": result.tuned.perplexity,
         "improvement": result.improvement,
+        "tuned_weights": weights_digest(Path(result.tuned_model)),  # what promotion checks it copies
+        "promoted_loss": result.promoted.mean if result.promoted else None,
+        "promoted_skipped": result.promoted_skipped,
     }

@@ -22,7 +22,7 @@ class EvaluationSettings:
     max_rows: int = setting(0, "Validation rows the loss is computed on; 0: all of them.")
     min_improvement: float = setting(
         0.0,
-        "The check tuned_model_beats_base passes when the tuned per-token loss is below the base one by more "
+        "The check tuned_model_beats_base_and_promoted passes when the tuned per-token loss is below the base one by more "
         "than this share of it (0.01: 1% lower).",
     )
 
