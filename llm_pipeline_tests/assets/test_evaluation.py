@@ -7,6 +7,7 @@ import shutil
 
 import dagster as dg
 import pytest
+import torch
 from transformers import AutoModelForCausalLM
 
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME
@@ -105,13 +106,26 @@ def test_a_better_model_is_promoted_and_the_next_must_beat_it(trained_data_dir, 
     ).stat().st_ino
     assert report["promoted_loss"] is None and AutoModelForCausalLM.from_pretrained(target).num_parameters() > 0
 
-    # The same model evaluated again now meets the promoted one on the same tokens: not better.
+    # Evaluated again, unchanged: it is the promoted model, there is nothing to beat but the base.
     again = evaluate(data, validation_prompts=0)
     (check,) = again.get_asset_check_evaluations()
-    assert not check.passed and "not more than 0.0% lower than the promoted model" in check.metadata["verdict"].value
-    assert check.metadata["promoted_per_token_loss"].value == pytest.approx(
-        check.metadata["tuned_per_token_loss"].value
-    )
+    assert check.passed and "the merged model is the one promoted" in check.metadata["verdict"].value
+
+    # A later model a little worse than the promoted one (its weights jittered), still better than
+    # the base: it meets the promoted model on the same tokens and goes no further.
+    merged = data / "models" / TUNED_DIR
+    worse = AutoModelForCausalLM.from_pretrained(merged)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in worse.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.02)
+    (merged / "model.safetensors").unlink()  # the promoted folder shares that file
+    worse.save_pretrained(merged)
+    later = evaluate(data, validation_prompts=0)
+    (check,) = later.get_asset_check_evaluations()
+    verdict = check.metadata["verdict"].value
+    assert not check.passed and verdict.endswith("not more than 0.0% lower than the promoted model"), verdict
+    assert check.metadata["promoted_per_token_loss"].value < check.metadata["tuned_per_token_loss"].value
 
 
 @pytest.mark.slow

@@ -11,13 +11,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_pipeline.stages.evaluation.run import PROMOTED_DIR, REPORT_FILE, STAGE, TUNED_DIR
+from llm_pipeline.stages.evaluation.run import PROMOTED_DIR, PROMOTION_FILE, REPORT_FILE, STAGE, TUNED_DIR
 from llm_pipeline.storage.atomic import atomic_dir
 from llm_pipeline.storage.fingerprint import weights_digest
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.training.merge import link_tree
-
-PROMOTION_FILE = "promotion.json"
 
 
 class ModelChangedError(ValueError):

@@ -34,6 +34,8 @@ PROMOTED_DIR = "promoted"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 REPORT_FILE = "evaluation.json"
 GENERATIONS_FILE = "generations.jsonl"
+PROMOTION_FILE = "promotion.json"
+"""In models/promoted/: the evaluation report the promotion rests on."""
 # An unsupervised validation text is cut into a prompt and the text that follows it.
 PROMPT_WORDS, REFERENCE_WORDS = 12, 40
 
@@ -57,6 +59,7 @@ class EvaluationResult:
     generations: list[Generation]
     promoted: TokenLoss | None = None  # the promoted model on the same rows, when its tokenizer is the same
     promoted_skipped: str = ""  # why the promoted model was not scored, when one exists
+    tuned_weights: str = ""  # digest of the scored model's weight files
 
     @property
     def improvement(self) -> float:
@@ -87,11 +90,15 @@ def run(
     promoted_dir = layout.models / PROMOTED_DIR
     promoted_skipped = ""
     candidates = [("base", base_name), ("tuned", str(tuned_dir))]
+    tuned_weights = weights_digest(tuned_dir)
     if (promoted_dir / "config.json").is_file():
-        if same_tokenizer(promoted_dir, tuned_dir):
+        if promoted_weights(promoted_dir) == tuned_weights:  # a run over unchanged inputs: nothing to beat
+            promoted_skipped = f"the merged model is the one promoted in {promoted_dir}"
+        elif same_tokenizer(promoted_dir, tuned_dir):
             candidates.append(("promoted", str(promoted_dir)))
         else:  # other token ids: a loss on these rows would not mean the same
             promoted_skipped = f"{promoted_dir} has another tokenizer: its loss on these tokens says nothing"
+        if promoted_skipped:
             log(promoted_skipped)
 
     scored: dict[str, tuple[TokenLoss, list[str]]] = {}
@@ -117,6 +124,7 @@ def run(
         generations,
         promoted=scored["promoted"][0] if "promoted" in scored else None,
         promoted_skipped=promoted_skipped,
+        tuned_weights=tuned_weights,
     )
     with atomic_dir(result.output) as staging:
         report = {**report_of(result), "min_improvement": settings.min_improvement}
@@ -146,6 +154,14 @@ def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[
     return prompts
 
 
+def promoted_weights(promoted_dir: Path) -> str:
+    """The weights digest the promoted model was evaluated with (in its promotion report)."""
+    try:
+        return str(json.loads((promoted_dir / PROMOTION_FILE).read_text(encoding="utf-8"))["tuned_weights"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 def same_tokenizer(first: Path, second: Path) -> bool:
     """Whether two model folders hold the same tokenizer files (byte for byte)."""
     for name in TOKENIZER_FILES:
@@ -166,7 +182,7 @@ def report_of(result: EvaluationResult) -> dict:
         "base_perplexity": result.base.perplexity,
         "tuned_perplexity": result.tuned.perplexity,
         "improvement": result.improvement,
-        "tuned_weights": weights_digest(Path(result.tuned_model)),  # what promotion checks it copies
+        "tuned_weights": result.tuned_weights,  # what promotion checks it copies
         "promoted_loss": result.promoted.mean if result.promoted else None,
         "promoted_skipped": result.promoted_skipped,
     }
