@@ -84,10 +84,18 @@ def curve_metadata(points: list[dict], method: str) -> dict[str, dg.MetadataValu
             dg.TableColumn("step", "int"),
             dg.TableColumn("train_loss", "float"),
             dg.TableColumn("validation_loss", "float"),
+            dg.TableColumn("learning_rate", "float"),
         ]
     )
     rows = [
-        dg.TableRecord({"step": point.step, "train_loss": point.train_loss, "validation_loss": point.eval_loss})
+        dg.TableRecord(
+            {
+                "step": point.step,
+                "train_loss": point.train_loss,
+                "validation_loss": point.eval_loss,
+                "learning_rate": point.learning_rate,
+            }
+        )
         for point in curve
     ]
     png = render_curve_png(curve, title=f"{method} fine-tune: {diagnosis.verdict}")

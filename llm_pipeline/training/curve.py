@@ -1,4 +1,5 @@
-"""The learning curve: training and validation loss per optimizer step, from a Trainer log."""
+"""The learning curve: training and validation loss per optimizer step, and the learning rate
+they were trained at, from a Trainer log."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class CurvePoint:
     step: int
     train_loss: float | None = None
     eval_loss: float | None = None
+    learning_rate: float | None = None  # logged with the training loss
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -19,7 +21,7 @@ class CurvePoint:
     @classmethod
     def from_dict(cls, point: Mapping[str, Any]) -> CurvePoint:
         """A point as `to_dict` wrote it (a loss absent or None when not logged at that step)."""
-        return cls(point["step"], point.get("train_loss"), point.get("eval_loss"))
+        return cls(point["step"], point.get("train_loss"), point.get("eval_loss"), point.get("learning_rate"))
 
 
 def curve_from_log_history(log_history: Iterable[Mapping[str, Any]]) -> list[CurvePoint]:
@@ -31,12 +33,16 @@ def curve_from_log_history(log_history: Iterable[Mapping[str, Any]]) -> list[Cur
     """
     train: dict[int, float] = {}
     evals: dict[int, float] = {}
+    rates: dict[int, float] = {}
     for entry in log_history:
         if "step" not in entry:
             continue
         step = int(entry["step"])
         if "loss" in entry:
             train[step] = float(entry["loss"])
+            if "learning_rate" in entry:
+                rates[step] = float(entry["learning_rate"])
         if "eval_loss" in entry:
             evals[step] = float(entry["eval_loss"])
-    return [CurvePoint(step, train.get(step), evals.get(step)) for step in sorted(train.keys() | evals.keys())]
+    steps = sorted(train.keys() | evals.keys())
+    return [CurvePoint(step, train.get(step), evals.get(step), rates.get(step)) for step in steps]

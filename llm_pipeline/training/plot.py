@@ -10,7 +10,8 @@ from llm_pipeline.training.curve import CurvePoint
 
 
 def render_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
-    """Training and validation loss against the optimizer step, the best validation step marked."""
+    """Training and validation loss against the optimizer step, the best validation step marked, and
+    the learning rate on a second axis (a diverging or unstable run reads against its schedule)."""
     # The object API with the Agg canvas draws off-screen and touches no global pyplot state,
     # so it is safe in a headless worker and in threads.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -43,6 +44,16 @@ def render_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
             linestyle="none",
             label=f"best validation (step {best_step}: {best_loss:.3f})",
         )
+    rates = [(p.step, p.learning_rate) for p in curve if p.learning_rate is not None]
+    if rates:
+        rate_axes = axes.twinx()
+        rate_axes.plot(
+            *zip(*rates, strict=False), color="tab:gray", linestyle=":", linewidth=1.2, label="learning rate"
+        )
+        rate_axes.set_ylabel("learning rate", color="tab:gray")
+        rate_axes.tick_params(axis="y", labelcolor="tab:gray")
+        rate_axes.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        rate_axes.legend(loc="upper center")
     if not (train or evals):
         axes.text(0.5, 0.5, "no loss logged", ha="center", va="center", transform=axes.transAxes)
     axes.set_title(title)

@@ -162,6 +162,8 @@ def test_lora_trains_the_adapters_and_leaves_the_base_alone(config, tiny_model_d
     assert 0 < metadata["trainable_params"] < metadata["total_params"]
     assert metadata["peak_memory_mb"] > 0 and metadata["device"] == "cpu"
     assert metadata["final_eval_loss"] == result.curve[-1].eval_loss  # the saved model was evaluated
+    rates = [point.learning_rate for point in result.curve if point.train_loss is not None]
+    assert all(rate is not None and rate > 0 for rate in rates) and rates[-1] < max(rates)  # the schedule, plotted
     # One optimizer step: rows of all accumulated batches, and their tokens on average (no padding).
     rows = config.per_device_train_batch_size * config.gradient_accumulation_steps
     train = datasets.load_from_disk(config.tokenized_path)["train"]

@@ -33,7 +33,7 @@ def test_log_history_is_merged_by_step_and_the_summary_skipped():
         {"train_runtime": 1.0, "train_loss": 2.8, "step": 12},
     ]
     assert curve_from_log_history(history) == [
-        CurvePoint(5, 3.0, None),
+        CurvePoint(5, 3.0, None, learning_rate=1e-4),
         CurvePoint(10, 2.5, 2.7),
         CurvePoint(12, None, 2.6),
     ]
@@ -103,6 +103,8 @@ def test_plot_is_a_png_and_embeds_as_markdown():
     curve = make_curve(lambda s: 1.0 + 3.0 * math.exp(-s / 30), lambda s: 1.1 + 3.0 * math.exp(-s / 30))
     png = render_curve_png(curve, "tiny run")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    with_rates = [CurvePoint(p.step, p.train_loss, p.eval_loss, 1e-3 * (1 - p.step / 400)) for p in curve]
+    assert render_curve_png(with_rates, "tiny run") != png  # the learning rate drawn on its own axis
     markdown = png_markdown(png)
     assert markdown.startswith("![learning curve](data:image/png;base64,")
     assert base64.b64decode(markdown.split(",", 1)[1].rstrip(")")) == png
