@@ -302,7 +302,7 @@ def test_launched_trainer_reports_through_dagster_pipes(config, tmp_path):
     assert tuple(metadata) == METADATA_KEYS
     assert metadata["learning_curve"]["type"] == "json"
     curve = metadata["learning_curve"]["raw_value"]
-    assert {tuple(point) for point in curve} == {("step", "train_loss", "eval_loss")}
+    assert {tuple(point) for point in curve} == {("step", "train_loss", "eval_loss", "learning_rate")}
     assert metadata["model_path"]["type"] == "path"
     assert metadata["global_steps"]["raw_value"] == 8
     assert math.isfinite(metadata["final_eval_loss"]["raw_value"])
