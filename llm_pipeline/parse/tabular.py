@@ -67,8 +67,9 @@ def detect_encoding(path: str | os.PathLike) -> str:
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
-    if (utf16 := _utf16_without_bom(head)) and _decodes_whole_file(path, utf16):
-        return utf16
+    for wide in (_utf32_without_bom(head), _utf16_without_bom(head)):  # UTF-32 first: it also has NUL pairs
+        if wide and _decodes_whole_file(path, wide):
+            return wide
     if _decodes_whole_file(path, "utf-8"):
         return "utf-8"
     if has_mixed_lines(path):  # UTF-8 lines beside legacy ones: decode line by line
@@ -78,6 +79,20 @@ def detect_encoding(path: str | os.PathLike) -> str:
         if _decodes_whole_file(path, encoding):
             return encoding
     return "latin-1"  # every byte is a latin-1 character, so this always reads
+
+
+def _utf32_without_bom(head: bytes) -> str | None:
+    """UTF-32 text with no BOM: mostly-Latin code points are one byte and three NULs, so three of
+    every four bytes are NUL, after the character (LE) or before it (BE)."""
+    quads = len(head) // 4
+    if quads < 4:
+        return None
+    columns = [head[offset::4][:quads].count(0) for offset in range(4)]
+    if min(columns[1:]) > 0.9 * quads and columns[0] < 0.5 * quads:
+        return "utf-32-le"
+    if min(columns[:3]) > 0.9 * quads and columns[3] < 0.5 * quads:
+        return "utf-32-be"
+    return None
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

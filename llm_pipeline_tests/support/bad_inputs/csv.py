@@ -63,6 +63,12 @@ CSV_INPUTS: list[BadInput] = [
         keeps="Pinch off the flower buds",
     ),
     BadInput(
+        "CSV in UTF-32 without a BOM",
+        "csv/utf32_no_bom.csv",
+        lambda: QA_CSV.encode("utf-32-le"),
+        keeps="Resting lets the gluten relax",  # read as UTF-8, NULs would sit between the letters
+    ),
+    BadInput(
         "CSV with an Excel sep= line",
         "csv/excel_sep.csv",
         lambda: ("sep=;\r\nquestion;answer\r\n" + "".join(f'"{q}";"{a}"\r\n' for q, a in QA)).encode(),

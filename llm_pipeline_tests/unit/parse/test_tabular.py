@@ -157,6 +157,17 @@ def test_utf32_with_a_bom_is_not_read_as_utf16(tmp_path, bom, encoding):
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be"])
+def test_utf32_without_a_bom_is_read_as_utf32_not_as_utf8_with_nuls(tmp_path, encoding):
+    path = tmp_path / "utf32.csv"
+    path.write_bytes("word,gloss\nStra\u00dfe,street\n\u6771\u4eac,Tokyo\n".encode(encoding))
+    assert detect_encoding(path) == encoding
+    assert _collect(path) == (
+        [{"word": "Stra\u00dfe", "gloss": "street"}, {"word": "\u6771\u4eac", "gloss": "Tokyo"}],
+        [],
+    )
+
+
 def test_cp1252_quotes_and_dashes_are_not_read_as_latin1_controls(tmp_path):
     path = _write(tmp_path, "tip\n\u201cSteam it\u201d \u2013 at 60 \u00b0C\n", encoding="cp1252")
     assert _collect(path) == ([{"tip": "\u201cSteam it\u201d \u2013 at 60 \u00b0C"}], [])
