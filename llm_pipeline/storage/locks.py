@@ -61,16 +61,7 @@ def stage_lock(
     handle = path.open("a+", encoding="utf-8")
     try:
         _acquire(handle, path, stage, wait_s, log, poll_s)
-        handle.seek(0)
-        handle.truncate()
-        holder = {
-            "run": run,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-        handle.write(json.dumps(holder) + "\n")
-        handle.flush()
+        record_holder(handle, run)
         yield
     finally:
         handle.close()  # closing the file releases the lock
@@ -99,6 +90,16 @@ def _acquire(handle, path: Path, stage: str, wait_s: float, log: Callable[[str],
             log(f"{stage} is being written by another writer ({holder}); waiting up to {wait_s:.0f} s for it to finish")
             last_said = time.monotonic()
         time.sleep(poll_s)
+
+
+def record_holder(handle, run: str = "") -> None:
+    """Write this process (run, host, pid, start) into the lock file it holds, for the messages of
+    whoever finds the lock taken."""
+    handle.seek(0)
+    handle.truncate()
+    holder = {"run": run, "host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+    handle.write(json.dumps(holder) + "\n")
+    handle.flush()
 
 
 def read_holder(path: Path) -> dict:

@@ -152,10 +152,15 @@ def scan_raw(raw: Path, formats: tuple[str, ...], boundary: Path) -> RawListing:
 
 def folder_digests(folder: Path, *boundaries: Path) -> dict[str, str]:
     """{printable name relative to folder: sha256 of content} for every raw file below `folder`
-    (links followed as `scan_folder` does). A file that vanishes between listing and reading is
-    left out: the next look sees it gone."""
+    (links followed as `scan_folder` does)."""
+    return listing_digests(scan_folder(folder, *boundaries))
+
+
+def listing_digests(listing: RawListing) -> dict[str, str]:
+    """{name: sha256 of content} of a listing's files. A file that vanishes between listing and
+    reading is left out: the next look sees it gone."""
     digests = {}
-    for path, name in scan_folder(folder, *boundaries).files:
+    for path, name in listing.files:
         try:
             digests[name] = file_digest(path)
         except FileNotFoundError:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from llm_pipeline.storage.atomic import process_alive
+from llm_pipeline.storage.locks import read_holder, record_holder
 
 STEP_PID_ENV = "LLM_PIPELINE_STEP_PID"
 """Set by the local launcher: the pid of the Dagster step that launched the trainer."""
@@ -61,18 +62,15 @@ def hold_output_folder(output_dir: Path):
     """Take the exclusive lock on `output_dir` for this process's lifetime (the kernel drops it when
     the process ends, however it ends); raise OutputFolderBusyError naming the holder if taken."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    handle = (output_dir / LOCK_FILE).open("a+")
+    path = output_dir / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
         handle.close()
+        holder = read_holder(path).get("pid", "unknown")
         raise OutputFolderBusyError(
             f"another trainer (pid {holder}) is writing {output_dir}; it must end before this run can train there"
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+    record_holder(handle)  # the same record the stage locks keep (storage.locks)
     return handle  # keep a reference: closing it releases the lock

@@ -7,7 +7,7 @@ import dagster as dg
 from llm_pipeline.defs.metadata import entries_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.stages.plaintext.formats import FORMATS as RAW_FORMATS
-from llm_pipeline.storage.raw_files import combined_digest, folder_digests, scan_folder
+from llm_pipeline.storage.raw_files import combined_digest, listing_digests, scan_folder
 
 RAW_GROUP = "raw_data"
 
@@ -20,7 +20,7 @@ def observe_raw_folder(data_dir: DataDirResource, fmt: str) -> dg.ObserveResult:
     layout = data_dir.layout
     folder = layout.raw(fmt)
     scan = scan_folder(folder, layout.root, layout.raw())
-    digests = folder_digests(folder, layout.root, layout.raw())
+    digests = listing_digests(scan)  # one walk of the folder for the digests and the entries not read
     listing = "\n".join(f"- `{name}` ({digest[:12]})" for name, digest in digests.items()) or "_no files_"
     return dg.ObserveResult(
         data_version=dg.DataVersion(combined_digest(digests)),
