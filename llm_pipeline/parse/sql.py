@@ -39,9 +39,9 @@ Row = dict[str, object]
 class _Malformed(Exception):
     """A statement (or COPY line) that cannot be read; `pos` is where, within its text."""
 
-    def __init__(self, reason: str, pos: int = 0) -> None:
+    def __init__(self, reason: str, pos: int = 0, rows: int = 0) -> None:
         super().__init__(reason)
-        self.reason, self.pos = reason, pos
+        self.reason, self.pos, self.rows = reason, pos, rows  # rows: how many the statement held
 
 
 def iter_rows(
@@ -84,14 +84,16 @@ def iter_numbered_rows(
         for statement in _split_statements(f, mysql):
             try:
                 for table, row in _rows_of(statement, tables, mysql, on_error):
+                    if isinstance(row, _RejectedInsert):
+                        rows = sum(row.rows_meant.values())
+                        report(on_error, statement.location(row.pos, rows), row.reason)
+                        places.update(row.rows_meant)
+                        continue
                     places[table] += 1
                     if row is not None:
                         yield table, places[table], row
             except _Malformed as error:
-                line = statement.line + statement.text.count("\n", 0, error.pos)
-                report(on_error, f"statement {statement.number} (line {line})", error.reason)
-                if statement.copy is None:
-                    places.update(_rows_meant(statement.text, mysql))
+                report(on_error, statement.location(error.pos, error.rows), error.reason)
 
 
 def _rows_of(statement: _Statement, tables: dict[str, _Table], mysql: bool, on_error: OnError | None):
@@ -107,8 +109,15 @@ def _rows_of(statement: _Statement, tables: dict[str, _Table], mysql: bool, on_e
         # Never executed here, but a dump that tries to reach the host is worth a trace in rejected/.
         raise _Malformed(f"{UNSAFE_STATEMENT}: {' '.join(text.split())[:80]}", 0)
     if keyword in ("INSERT", "REPLACE"):
-        # All or nothing: a statement with one bad tuple is reported whole, not half-kept.
-        yield from list(_insert_rows(text, tables, mysql, start))
+        # All or nothing per INSERT: one with a bad tuple is reported whole, not half-kept. A SQL
+        # Server batch holds several INSERTs with no ';' between them; each stands on its own.
+        for begin, end in _insert_spans(text, mysql, start):
+            try:
+                rows = list(_insert_rows(text[:end], tables, mysql, begin))
+            except _Malformed as error:
+                yield "", _RejectedInsert(error.reason, error.pos, _rows_meant(text[begin:end], mysql))
+                continue
+            yield from rows
     elif keyword == "CREATE" and _CREATE_TABLE.match(text, start):
         table = _read_create_table(text[start:] if start else text)
         if table is not None:
@@ -141,6 +150,19 @@ class _Statement:
     line: int  # where its first character is
     text: str  # comments removed
     copy: _CopyData | None = None  # the data lines of a COPY ... FROM stdin
+
+    def location(self, pos: int, rows: int) -> str:
+        """Where position `pos` of the statement is, and how many rows a rejection there holds:
+        `statement 12 (line 340, 3 rows)`. The raw-file accounting counts rejected rows by it."""
+        return rejected_location(self.number, self.line + self.text.count("\n", 0, pos), rows)
+
+
+def rejected_location(statement: int, line: int, rows: int) -> str:
+    held = f", {rows} row{'s' if rows != 1 else ''}" if rows else ""
+    return f"statement {statement} (line {line}{held})"
+
+
+ROWS_HELD = re.compile(r", (\d+) rows?\)$")  # the rows a rejection's location says it holds
 
 
 @dataclass(slots=True)
@@ -490,31 +512,62 @@ def _typed_rows(text: str, header: re.Match, tables: dict[str, _Table], mysql: b
         yield table, dict(zip(names, values, strict=False))
 
 
+@dataclass(frozen=True)
+class _RejectedInsert:
+    """One INSERT of a statement that could not be read, in place of its rows."""
+
+    reason: str
+    pos: int
+    rows_meant: Counter[str]
+
+
+def _insert_spans(text: str, mysql: bool, start: int) -> list[tuple[int, int]]:
+    """(begin, end) of each INSERT in a statement's text, found by the lenient scan of
+    `_lenient_inserts`: an INSERT that cannot be read still ends where the next one starts."""
+    if _INSERT.match(text, start) is None:
+        raise _Malformed("not an INSERT ... VALUES statement (INSERT ... SELECT carries no literal rows)")
+    return [(begin, end) for _, begin, end, _ in _lenient_inserts(text, mysql, start)]
+
+
 def _rows_meant(text: str, mysql: bool) -> Counter[str]:
-    """How many rows a statement that could not be read meant to insert, per table: the
-    parenthesised groups at the top level of its VALUES lists, read leniently."""
+    """How many rows INSERTs that could not be read meant to insert, per table: the
+    parenthesised groups at the top level of their VALUES lists, read leniently."""
     counts: Counter[str] = Counter()
+    for table, _, _, rows in _lenient_inserts(text, mysql, 0):
+        counts[table] += rows
+    return counts
+
+
+def _lenient_inserts(text: str, mysql: bool, start: int) -> Iterator[tuple[str, int, int, int]]:
+    """(table, begin, end, rows) of each INSERT in `text`, read leniently: an unreadable
+    character is stepped over, and an INSERT ends at the end or at an INSERT or SET at the top
+    level (outside strings and parentheses)."""
     match = _TOKENS[mysql].match
-    pos = 0
-    while header := _INSERT.match(text, _batch_start(text, pos)):
-        table, pos, depth = _table_name(header.group("table")), header.end(), 0
+    pos = start
+    while header := _INSERT.match(text, _batch_start(text, pos) if pos != start else pos):
+        table, begin, pos, depth, rows = _table_name(header.group("table")), header.start(), header.end(), 0, 0
+        clauses = False  # past ON DUPLICATE KEY / ON CONFLICT: parentheses there are not rows
         while True:
             m = match(text, pos)
             if m is None:  # an unreadable character: step over it
                 pos += 1
                 continue
             if m.lastgroup == "end":
-                return counts
+                yield table, begin, len(text), rows
+                return
             pos, punct = m.end(), m.group("punct")
+            word = m.group("word").upper() if m.lastgroup == "word" and depth == 0 else ""
             if punct == "(":
                 depth += 1
-                counts[table] += depth == 1
+                rows += depth == 1 and not clauses
             elif punct == ")":
                 depth = max(depth - 1, 0)
-            elif depth == 0 and m.lastgroup == "word" and m.group("word").upper() in _NEXT_STATEMENT:
+            elif word in _TRAILING_CLAUSES:
+                clauses = True
+            elif word in _NEXT_STATEMENT:
                 pos = m.start("word")
+                yield table, begin, pos, rows
                 break
-    return counts
 
 
 def _kinds_for(columns: list[str] | None, table: _Table | None) -> list[type | None]:
@@ -795,7 +848,8 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
     reported on its own line number and the block carries on."""
     header = _COPY.match(statement.text)
     if header is None or _OTHER_COPY_FORMATS.search(header.group("options")):
-        raise _Malformed("unsupported COPY: only pg_dump's text format FROM stdin is read")
+        lines = sum(1 for _ in statement.copy)
+        raise _Malformed("unsupported COPY: only pg_dump's text format FROM stdin is read", rows=lines)
     table = _table_name(header.group("table"))
     known = tables.get(table.casefold())
     columns = _column_names(header.group("columns")) if header.group("columns") else None
@@ -807,7 +861,7 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
         if len(fields) != len(names):
             report(
                 on_error,
-                f"statement {statement.number} (line {line_number})",
+                rejected_location(statement.number, line_number, 1),
                 f"COPY row has {len(fields)} fields for the {len(names)} columns of {table}",
             )
             yield table, None
@@ -817,7 +871,7 @@ def _copy_rows(statement: _Statement, tables: dict[str, _Table], on_error: OnErr
                 _copy_value(text, kind) for text, kind in zip(fields, kinds or [None] * len(fields), strict=False)
             ]
         except ValueError as error:
-            report(on_error, f"statement {statement.number} (line {line_number})", f"bad COPY value: {error}")
+            report(on_error, rejected_location(statement.number, line_number, 1), f"bad COPY value: {error}")
             yield table, None
             continue
         yield table, dict(zip(names, values, strict=False))

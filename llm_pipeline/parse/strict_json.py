@@ -8,12 +8,15 @@
 - Numbers become float or int, which respell them (`1.50` -> 1.5, `1e400` -> inf, `-0` -> 0) or
   refuse them (ints over 4,300 digits): here a number stays the token the file holds.
 
-Every refusal is a ValueError, so a reader's `except ValueError` catches all of them.
+Every refusal is a ValueError, so a reader's `except ValueError` catches all of them. In a file
+holding an array of records, `loads_elements` refuses only the elements that break these rules,
+so one duplicate key does not cost the file its other records.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 DUPLICATE_KEY = "duplicate key"
@@ -45,7 +48,67 @@ def loads(text: str) -> object:
     try:
         return _DECODER.decode(text)
     except RecursionError:
-        raise ValueError("nested too deeply to parse (over the interpreter's recursion limit)") from None
+        raise ValueError(_TOO_DEEP) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedElement:
+    """An element of a top-level array that is well-formed JSON text but breaks a rule above."""
+
+    error: ValueError
+    line: int  # the file line where the element starts
+
+
+def loads_elements(text: str) -> object:
+    """As `loads`, except that in a top-level array an element that breaks a rule (NaN, a
+    duplicate key, nesting too deep) becomes a `RefusedElement` in its place, the others parsed.
+    A syntax error anywhere is still a JSONDecodeError: past it, no element boundary can be trusted."""
+    try:
+        return loads(text)  # the common case, in one pass
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        start = _WHITESPACE.match(text).end()
+        if not text.startswith("[", start):
+            raise
+    elements: list[object] = []
+    pos = _WHITESPACE.match(text, start + 1).end()
+    if text.startswith("]", pos):
+        return elements
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as error:
+            refusal = error if isinstance(error, ValueError) else ValueError(_TOO_DEEP)
+            value, end = RefusedElement(refusal, text.count("\n", 0, pos) + 1), _end_of_value(text, pos)
+        elements.append(value)
+        pos = _WHITESPACE.match(text, end).end()
+        if text.startswith(",", pos):
+            pos = _WHITESPACE.match(text, pos + 1).end()
+        elif text.startswith("]", pos):
+            break
+        else:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+    if _WHITESPACE.match(text, pos + 1).end() != len(text):
+        raise json.JSONDecodeError("Extra data", text, pos + 1)
+    return elements
+
+
+def _end_of_value(text: str, pos: int) -> int:
+    """Where the JSON value at `pos` ends, found by its brackets and strings alone (no recursion:
+    the value may be nested too deeply to parse)."""
+    depth = 0
+    for token in _VALUE_TOKENS.finditer(text, pos):
+        bracket = token.group("bracket")
+        if bracket in ("[", "{"):
+            depth += 1
+        elif bracket in ("]", "}"):
+            depth -= 1
+        if depth == 0:
+            return token.end()
+    raise json.JSONDecodeError("Unterminated value", text, pos)
 
 
 def json_type(value: object) -> str:
@@ -67,6 +130,10 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return obj
 
 
+_TOO_DEEP = "nested too deeply to parse (over the interpreter's recursion limit)"
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Strings whole, brackets one by one, and any other run of characters (numbers, words, commas).
+_VALUE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(?P<bracket>[\[\]{}])|[^"\[\]{}\s,:]+|[\s,:]+')
 _JSON_TYPES = {dict: "object", list: "array", str: "string", JSONNumber: "number", bool: "boolean"}
 _DECODER = json.JSONDecoder(
     parse_float=JSONNumber, parse_int=JSONNumber, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys

@@ -7,7 +7,9 @@ and the leftovers of a killed writer are swept by the next writer on the same ho
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
+import json
 import os
 import shutil
 import socket
@@ -85,7 +87,16 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 
 OWNER_MARKER = ".written_by_llm_pipeline"
-"""In every folder this project publishes: only such a folder is ever replaced (or deleted with it)."""
+"""In every folder this project publishes: only such a folder is ever replaced (or deleted with it).
+It names the run that wrote the folder (`provenance.py`)."""
+WRITING_RUN: contextvars.ContextVar[str] = contextvars.ContextVar("llm_pipeline_writing_run", default="")
+"""The Dagster run whose step is publishing folders now ("" outside a run)."""
+
+
+def owner_marker(run: str) -> str:
+    return json.dumps({"written_by": "llm_pipeline", "run": run}) + "\n"
+
+
 # What folders written before the marker existed hold: a datasets save, a model, a parse cache entry.
 _EARLIER_OUTPUT_FILES = ("state.json", "dataset_dict.json", "config.json", "adapter_config.json", "records.arrow")
 
@@ -112,7 +123,7 @@ def replace_dir(source: Path, target: Path) -> None:
             f"{target} exists and was not written by llm_pipeline: it is left as it is. Move it away, or point "
             "the data directory elsewhere"
         )
-    (source / OWNER_MARKER).write_text("Written by llm_pipeline; replaced whole by its next write.\n")
+    (source / OWNER_MARKER).write_text(owner_marker(WRITING_RUN.get()), encoding="utf-8")
     if not target.exists():
         source.rename(target)
     elif not _exchange(source, target):

@@ -6,6 +6,11 @@ one's checkpoint resumed by the other, one's cache rows beside the other's outpu
 holds an exclusive lock, `<data dir>/.locks/<stage>.lock`, for as long as it writes. A second
 writer waits, saying who holds it, and fails with that holder's name once it has waited too long.
 The kernel drops the lock when its process ends, however it ends: no lock outlives its writer.
+
+A step that reads a stage (its inputs, or an asset check reading what a stage wrote) holds the
+same lock shared: any number of readers at once, but no writer swaps the folder while one reads,
+so no reader sees half of one run's output beside half of another's. Readers note themselves in
+`<stage>.readers/`, so that a writer waiting behind them can say who they are.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from llm_pipeline.storage.atomic import process_alive
+
 LOCKS_DIR_NAME = ".locks"
 DEFAULT_WAIT_S = 600
 POLL_SECONDS = 1.0
@@ -31,6 +38,10 @@ class StageBusyError(RuntimeError):
 
 def lock_path(data_dir: Path, stage: str) -> Path:
     return data_dir / LOCKS_DIR_NAME / f"{stage}.lock"
+
+
+def _readers_dir(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.readers")
 
 
 def describe_holder(holder: Mapping[str, object]) -> str:
@@ -49,47 +60,87 @@ def stage_lock(
     wait_s: float = DEFAULT_WAIT_S,
     log: Callable[[str], None] = print,
     poll_s: float = POLL_SECONDS,
+    shared: bool = False,
 ) -> Iterator[None]:
-    """Hold the exclusive write lock of `stage` in `data_dir` for the block.
+    """Hold the lock of `stage` in `data_dir` for the block: exclusive to write, `shared` to read.
 
-    Waits up to `wait_s` for another holder to finish, logging who it is; then raises
-    StageBusyError naming it. The lock file records this holder (run, host, pid, start) for the
-    messages of the writers that wait behind it.
+    Waits up to `wait_s` for the holders in the way to finish, logging who they are; then raises
+    StageBusyError naming them. A writer records itself (run, host, pid, start) in the lock file,
+    a reader in the readers folder, for the messages of whoever waits behind them.
     """
     path = lock_path(data_dir, stage)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
+    reader_note = None
     try:
-        _acquire(handle, path, stage, wait_s, log, poll_s)
-        record_holder(handle, run)
+        _acquire(handle, path, stage, wait_s, log, poll_s, shared)
+        if shared:
+            reader_note = _note_reader(path, run)
+        else:
+            record_holder(handle, run)
         yield
     finally:
         handle.close()  # closing the file releases the lock
+        if reader_note is not None:
+            reader_note.unlink(missing_ok=True)
 
 
-def _acquire(handle, path: Path, stage: str, wait_s: float, log: Callable[[str], None], poll_s: float) -> None:
+def _acquire(
+    handle, path: Path, stage: str, wait_s: float, log: Callable[[str], None], poll_s: float, shared: bool
+) -> None:
     started = time.monotonic()
     last_said = None
+    doing = "reading" if shared else "writing"
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             if last_said is not None:
-                log(f"{stage}: the other writer is done after {time.monotonic() - started:.0f} s; writing now")
+                log(f"{stage}: the other holder is done after {time.monotonic() - started:.0f} s; {doing} now")
             return
         except BlockingIOError:
             pass
         waited = time.monotonic() - started
-        holder = describe_holder(read_holder(path))
+        holders = _describe_holders(path, shared)
         if waited >= wait_s:
             raise StageBusyError(
-                f"{stage} is being written by another writer ({holder}; lock {path}), still after {waited:.0f} s "
-                f"of waiting: two pipelines share this data directory. Let that one finish, or give each its own "
-                f"data directory"
+                f"{stage} is {holders} (lock {path}), still after {waited:.0f} s of waiting: two pipelines share "
+                f"this data directory. Let that one finish, or give each its own data directory"
             )
         if last_said is None or time.monotonic() - last_said >= WAIT_LOG_EVERY_S:
-            log(f"{stage} is being written by another writer ({holder}); waiting up to {wait_s:.0f} s for it to finish")
+            log(f"{stage} is {holders}; waiting up to {wait_s:.0f} s for it to finish before {doing}")
             last_said = time.monotonic()
         time.sleep(poll_s)
+
+
+def _describe_holders(path: Path, shared: bool) -> str:
+    """Who is in the way: the writer (a reader waits only for one), else the readers still alive."""
+    if not shared:
+        readers = [holder for holder in _readers(path) if _alive(holder)]
+        if readers:
+            return "being read by " + "; ".join(describe_holder(holder) for holder in readers)
+    return f"being written by another writer ({describe_holder(read_holder(path))})"
+
+
+def _note_reader(path: Path, run: str) -> Path:
+    folder = _readers_dir(path)
+    folder.mkdir(exist_ok=True)
+    for note in folder.glob("*.json"):  # the notes of killed readers
+        if not _alive(read_holder(note)):
+            note.unlink(missing_ok=True)
+    note = folder / f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns()}.json"
+    note.write_text(json.dumps(_holder(run)) + "\n", encoding="utf-8")
+    return note
+
+
+def _readers(path: Path) -> list[dict]:
+    notes = sorted(_readers_dir(path).glob("*.json")) if _readers_dir(path).is_dir() else []
+    return [holder for holder in (read_holder(note) for note in notes) if holder]
+
+
+def _alive(holder: Mapping[str, object]) -> bool:
+    """False only for a holder of this host whose process is gone (a killed reader leaves its note)."""
+    pid = holder.get("pid")
+    return holder.get("host") != socket.gethostname() or not isinstance(pid, int) or process_alive(pid)
 
 
 def record_holder(handle, run: str = "") -> None:
@@ -97,9 +148,12 @@ def record_holder(handle, run: str = "") -> None:
     whoever finds the lock taken."""
     handle.seek(0)
     handle.truncate()
-    holder = {"run": run, "host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-    handle.write(json.dumps(holder) + "\n")
+    handle.write(json.dumps(_holder(run)) + "\n")
     handle.flush()
+
+
+def _holder(run: str) -> dict:
+    return {"run": run, "host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def read_holder(path: Path) -> dict:

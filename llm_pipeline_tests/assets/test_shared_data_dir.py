@@ -96,3 +96,60 @@ def test_a_data_directory_pointed_at_a_users_own_folders_replaces_none_of_them(t
     )
     assert "was not written by llm_pipeline: it is left as it is" in failure_description(result)
     assert [path.name for path in (tmp_path / "plaintext").iterdir()] == ["novel.txt"]
+
+
+def _notes(data_dir, text: str) -> None:
+    folder = data_dir / "raw" / "jsonl"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notes.jsonl").write_text(json.dumps({"text": text}) + "\n")
+
+
+def test_a_step_refuses_an_input_that_another_pipeline_replaced(tmp_path):
+    resources = {"data_dir": DataDirResource(path=str(tmp_path))}
+    ours_text = "Our pipeline's note: water the seedlings from below so that the leaves stay dry and healthy."
+    theirs_text = "The other pipeline's note: prune the roses in late winter, just before the buds begin to swell."
+    with dg.instance_for_test() as ours, dg.instance_for_test() as theirs:
+        _notes(tmp_path, ours_text)
+        plaintext = dg.materialize([stage_asset("plaintext")], resources=resources, instance=ours)
+        _notes(tmp_path, theirs_text)
+        replaced = dg.materialize([stage_asset("plaintext")], resources=resources, instance=theirs)
+        # Our filtered step would read the other pipeline's records as if our plaintext step wrote them.
+        result = dg.materialize(
+            [stage_asset("plaintext"), stage_asset("filtered")],
+            selection=["filtered"],
+            resources=resources,
+            instance=ours,
+            raise_on_error=False,
+        )
+        assert not result.success
+        description = failure_description(result)
+        assert f"plaintext in {tmp_path / 'plaintext'} was written by run {replaced.run_id}" in description
+        assert f"this instance last recorded run {plaintext.run_id}" in description
+        assert not (tmp_path / "filtered").exists()
+
+        # Materialized again here, plaintext is ours once more and filtered reads it.
+        dg.materialize([stage_asset("plaintext")], resources=resources, instance=ours)
+        filtered = dg.materialize(
+            [stage_asset("plaintext"), stage_asset("filtered")],
+            selection=["filtered"],
+            resources=resources,
+            instance=ours,
+        )
+        assert filtered.success
+
+
+def test_a_stage_waits_for_its_readers_and_names_them(tmp_path):
+    reader = hold_stage_lock(tmp_path, "plaintext", shared=True)
+    try:
+        _notes(tmp_path, "A note about compost: turn the heap every week so that the middle stays warm.")
+        result = dg.materialize(
+            [stage_asset("plaintext")],
+            resources={"data_dir": DataDirResource(path=str(tmp_path), lock_wait_s=1)},
+            raise_on_error=False,
+        )
+    finally:
+        reader.kill()
+        reader.wait()
+    description = failure_description(result)
+    assert f"plaintext is being read by run {HOLDER_RUN}, pid {reader.pid}" in description
+    assert not (tmp_path / "plaintext").exists()

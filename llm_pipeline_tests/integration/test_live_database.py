@@ -377,3 +377,25 @@ def test_a_sqlite_uri_url_cannot_create_or_open_for_writing(tmp_path, sqlite_fil
         connection.execute(sa.text("DELETE FROM notes"))
     engine.dispose()
     assert sorted(os.listdir(tmp_path)) == ["app.sqlite"]
+
+
+def test_a_wal_database_is_read_without_creating_files_beside_it(tmp_path):
+    path = tmp_path / "wal.sqlite"
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=wal")
+    writer.execute("CREATE TABLE notes (body TEXT)")
+    writer.execute("INSERT INTO notes VALUES ('settled in the file')")
+    writer.commit()
+    writer.close()
+    assert sorted(os.listdir(tmp_path)) == ["wal.sqlite"]
+
+    assert list(iter_query_rows(f"sqlite:///{path}", "SELECT body FROM notes")) == [{"body": "settled in the file"}]
+    assert sorted(os.listdir(tmp_path)) == ["wal.sqlite"]  # mode=ro alone leaves -wal and -shm behind
+
+    # A writer at work: its committed rows live in the -wal file, and are read.
+    writer = sqlite3.connect(path)
+    writer.execute("INSERT INTO notes VALUES ('still in the log')")
+    writer.commit()
+    rows = iter_query_rows(f"sqlite:///{path}", "SELECT body FROM notes ORDER BY rowid")
+    assert [row["body"] for row in rows] == ["settled in the file", "still in the log"]
+    writer.close()

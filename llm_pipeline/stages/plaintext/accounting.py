@@ -4,10 +4,13 @@ The stage's counts check compares its output with its own metadata, so rows a pa
 hands out cannot show there. Here each file is counted again by a second, simpler reader: the
 non-blank lines of JSONL, the rows Python's csv module finds (not pandas, which the stage
 uses), the elements of a JSON array (Python's lenient json), the rows in a Parquet footer, one
-document per HTML page. That count must equal the file's records plus its row-level quarantine
-entries. A file quarantined as a whole, or from some point on (an entry whose source is the
-file itself), is accounted for by that entry. SQL dumps are not counted: a second SQL parser
-would disagree on the very dialect questions the first one settles, so they are listed as such.
+document per HTML page, the tuples of INSERT/REPLACE VALUES lists and the lines of COPY blocks
+of a SQL dump (`sql_count`, a scanner of its own). That count must equal the file's records
+plus its row-level quarantine entries. A file quarantined as a whole, or from some point on (an
+entry whose source is the file itself), is accounted for by that entry. In a SQL dump a
+rejected statement holds as many rows as its source says (`statement 4 (line 40, 3 rows)`), and
+the rows of tables with no text column, which the stage lists in its metadata rather than
+quarantining, count as accounted for.
 """
 
 from __future__ import annotations
@@ -15,21 +18,21 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm_pipeline.parse.sql import ROWS_HELD
 from llm_pipeline.stages.plaintext.compressed import CompressedFileError, decompressed
-
-NOT_COUNTED = ("sql",)
+from llm_pipeline.stages.plaintext.sql_count import count_sql_rows
 
 
 @dataclass(frozen=True)
 class FileAccount:
     name: str
     fmt: str
-    raw_count: int | None  # None: not counted (SQL), or the second reader could not read it either
-    items: int  # records + row-level quarantine entries
+    raw_count: int | None  # None: the second reader could not read it either
+    items: int  # records + rows held by row-level quarantine entries (+ rows of unmapped SQL tables)
     whole_file_entries: int  # quarantine entries naming the file itself
 
     @property
@@ -41,8 +44,6 @@ class FileAccount:
 
 def raw_count(path: Path, fmt: str) -> int | None:
     """How many rows, lines, elements or documents the file holds, by a reader of its own."""
-    if fmt in NOT_COUNTED:
-        return None
     try:
         with decompressed(path) as (readable, _):
             return _COUNTERS[fmt](readable)
@@ -89,6 +90,7 @@ _COUNTERS = {
     "json": _json_elements,
     "parquet": _parquet_rows,
     "html": _one_document,
+    "sql": count_sql_rows,
 }
 
 
@@ -104,18 +106,33 @@ def file_of(source: str, names: set[str]) -> str | None:
 
 
 def account(
-    files: Iterable[tuple[Path, str, str]], record_sources: Iterable[str], rejection_sources: Iterable[str]
+    files: Iterable[tuple[Path, str, str]],
+    record_sources: Iterable[str],
+    rejection_sources: Iterable[str],
+    unmapped_table_rows: Mapping[str, int] | None = None,
 ) -> list[FileAccount]:
     """One account per raw file (path, name, format) from the sources of the stage's records and of
-    its quarantine entries (a page's one record names the file itself; so does a whole-file entry)."""
+    its quarantine entries (a page's one record names the file itself; so does a whole-file entry),
+    and the rows of SQL tables the stage did not map (`{"sql/a.sql:table": rows}`, its metadata)."""
     files = list(files)
     names = {name for _, name, _ in files}
+    formats = {name: fmt for _, name, fmt in files}
     items: Counter[str] = Counter()
     whole: Counter[str] = Counter()
     for source in record_sources:
         if (name := file_of(source, names)) is not None:
             items[name] += 1
     for source in rejection_sources:
-        if (name := file_of(source, names)) is not None:
-            (whole if source == name else items)[name] += 1
+        if (name := file_of(source, names)) is None:
+            continue
+        if source == name:
+            whole[name] += 1
+        elif formats[name] == "sql":  # a statement holds the rows its source names, maybe none
+            items[name] += int(held.group(1)) if (held := ROWS_HELD.search(source)) else 0
+        else:
+            items[name] += 1
+    for key, rows in (unmapped_table_rows or {}).items():
+        owners = [name for name in names if key.startswith(f"{name}:")]
+        if owners:
+            items[max(owners, key=len)] += rows  # the longest: a file name may hold a colon
     return [FileAccount(name, fmt, raw_count(path, fmt), items[name], whole[name]) for path, name, fmt in files]

@@ -138,7 +138,23 @@ def read_only_url(url):
     path = _sqlite_file(url)
     if path is None:  # a new, empty, private in-memory database: nothing to protect
         return url.set(database=":memory:", query=driver_options)
-    return url.set(database=f"file:{quote(path)}?mode=ro", query={**driver_options, "uri": "true"})
+    options = "mode=ro&immutable=1" if _settled_wal_database(path) else "mode=ro"
+    return url.set(database=f"file:{quote(path)}?{options}", query={**driver_options, "uri": "true"})
+
+
+def _settled_wal_database(path: str) -> bool:
+    """A WAL-mode database file with no `-wal` beside it: no writer has it open and nothing is
+    pending. Opened `mode=ro` alone, SQLite would still create `-wal` and `-shm` next to it and
+    leave them there; `immutable=1` reads the file as it is and creates nothing. With a `-wal`
+    present (a writer at work, or one that stopped) the sidecars exist already and `mode=ro` is
+    needed to see what they hold."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False  # a missing file: mode=ro reports it without creating one
+    # Bytes 18 and 19 of the header are the write and read format versions: 2 means WAL.
+    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02" and not os.path.exists(path + "-wal")
 
 
 def _sqlite_file(url) -> str | None:

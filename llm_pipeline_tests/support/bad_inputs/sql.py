@@ -82,6 +82,20 @@ SQL_INPUTS: list[BadInput] = [
         keeps="Resting lets the gluten relax",
     ),
     BadInput(
+        "SQL Server batch where one INSERT of several is broken",
+        "sql/ssms_one_bad_insert.sql",
+        lambda: (
+            "SET IDENTITY_INSERT [dbo].[Answers] ON\n"
+            f"INSERT [dbo].[Answers] ([Id], [Body]) VALUES (1, N'{QA[0][1]}')\n"
+            "INSERT [dbo].[Answers] ([Id], [Body]) VALUES (2, N'Broken' N'value')\n"
+            f"INSERT [dbo].[Answers] ([Id], [Body]) VALUES (3, N'{QA[2][1]}')\n"
+            "SET IDENTITY_INSERT [dbo].[Answers] OFF\n"
+            "GO\n"
+        ).encode(),
+        keeps="Cool it under running water",  # the INSERT after the broken one
+        reasons=("bad_sql_statement",),
+    ),
+    BadInput(
         "sqlite3 shell dump writing newlines as replace(..., char(10))",
         "sql/sqlite_shell_newlines.sql",
         lambda: (

@@ -146,7 +146,7 @@ def test_copy_line_with_wrong_field_count_is_reported_and_the_block_continues(tm
     errors = []
     rows = list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append((loc, why))))
     assert [row["id"] for _, row in rows] == ["1", "3"]
-    assert errors[0][0] == "statement 1 (line 3)"
+    assert errors[0][0] == "statement 1 (line 3, 1 row)"
 
 
 def test_semicolons_and_comment_markers_inside_strings_do_not_split(tmp_path):
@@ -166,13 +166,17 @@ INSERT INTO t VALUES (5, 'never closed);
     errors = []
     rows = list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append((loc, why))))
     assert [row["a"] for _, row in rows] == [1, 4]
-    assert [loc for loc, _ in errors] == ["statement 3 (line 3)", "statement 4 (line 4)", "statement 6 (line 6)"]
+    assert [loc for loc, _ in errors] == [
+        "statement 3 (line 3, 1 row)",
+        "statement 4 (line 4, 1 row)",
+        "statement 6 (line 6, 1 row)",
+    ]
     assert "1 values for the 2 columns" in errors[0][1]
     assert "unterminated string" in errors[2][1]
 
 
 def test_without_on_error_a_bad_statement_raises_value_error(tmp_path):
-    with pytest.raises(ValueError, match=r"statement 1 \(line 1\)"):
+    with pytest.raises(ValueError, match=r"statement 1 \(line 1, 1 row\)"):
         list(iter_rows(_dump(tmp_path, "INSERT INTO t VALUES (1, now());\n")))
 
 
@@ -180,7 +184,7 @@ def test_a_bad_tuple_rejects_its_whole_statement(tmp_path):
     dump = "INSERT INTO t (a, b) VALUES (1, 2), (3), (5, 6);\n"
     errors = []
     rows = list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append(loc)))
-    assert rows == [] and errors == ["statement 1 (line 1)"]
+    assert rows == [] and errors == ["statement 1 (line 1, 3 rows)"]  # the rows it held, for the accounting
 
 
 def test_mysql_delimiter_blocks_do_not_leak_trigger_bodies_as_rows(tmp_path):
@@ -229,7 +233,7 @@ def test_error_location_is_the_line_of_the_bad_row_in_a_multiline_insert(tmp_pat
     dump = "-- header comment\n\nINSERT INTO t (a, b) VALUES\n  (1, 'x'),\n  (2, 'y', 'extra'),\n  (3, 'z');\n"
     errors = []
     list(iter_rows(_dump(tmp_path, dump), on_error=lambda loc, why: errors.append(loc)))
-    assert errors == ["statement 1 (line 5)"]
+    assert errors == ["statement 1 (line 5, 3 rows)"]
 
 
 def test_mysql_doubled_quotes_and_binary_introducer(tmp_path):
@@ -359,6 +363,20 @@ def test_ssms_batches_opened_by_set_identity_insert_are_read(tmp_path):
         ("Album", {"AlbumId": 2, "Title": "It's a [bracket]", "Added": None}),
         ("Track", {"TrackId": 1, "Name": "Balls to the Wall"}),
     ]
+
+
+def test_one_bad_insert_of_an_ssms_batch_rejects_only_itself(tmp_path):
+    dump = """SET IDENTITY_INSERT [dbo].[Album] ON
+INSERT [dbo].[Album] ([AlbumId], [Title]) VALUES (1, N'Kept before')
+INSERT [dbo].[Album] ([AlbumId], [Title]) VALUES (2, N'Cut off' 'here')
+INSERT [dbo].[Album] ([AlbumId], [Title]) VALUES (3, N'Kept after')
+SET IDENTITY_INSERT [dbo].[Album] OFF
+GO
+"""
+    errors: list[tuple[str, str]] = []
+    rows = list(iter_numbered_rows(_dump(tmp_path, dump), on_error=lambda where, why: errors.append((where, why))))
+    assert [(number, row["Title"]) for _, number, row in rows] == [(1, "Kept before"), (3, "Kept after")]
+    assert [where for where, _ in errors] == ["statement 1 (line 3, 1 row)"]
 
 
 # --- sqlite3 shell .dump: replace(), char() and || are evaluated, nothing else ----------------

@@ -36,7 +36,7 @@ def test_a_second_writer_waits_for_the_first_then_writes(tmp_path):
         waited = time.monotonic() - started
     holder.wait()
     assert 0.5 < waited < 30
-    assert "the other writer is done" in said[-1]
+    assert "the other holder is done" in said[-1]
 
 
 def test_a_killed_writer_leaves_no_lock_behind(tmp_path):
@@ -53,3 +53,26 @@ def test_other_stages_and_sequential_writers_do_not_wait(tmp_path):
         pass
     with stage_lock(tmp_path, "filtered", wait_s=0):
         pass
+
+
+def test_readers_share_the_lock_and_a_writer_waits_for_every_one(tmp_path):
+    reader = hold_stage_lock(tmp_path, "splits", 60, shared=True)
+    try:
+        with stage_lock(tmp_path, "splits", wait_s=0, shared=True):  # a second reader gets in at once
+            pass
+        with pytest.raises(StageBusyError, match=rf"splits is being read by run {HOLDER_RUN}, pid {reader.pid}"):
+            with stage_lock(tmp_path, "splits", wait_s=1):
+                pass
+    finally:
+        reader.kill()
+        reader.wait()
+    with stage_lock(tmp_path, "splits", wait_s=0):  # the killed reader's lock went with it
+        pass
+    writer = hold_stage_lock(tmp_path, "splits", 60)
+    try:
+        with pytest.raises(StageBusyError, match="splits is being written by another writer"):
+            with stage_lock(tmp_path, "splits", wait_s=1, shared=True):
+                pass
+    finally:
+        writer.kill()
+        writer.wait()
