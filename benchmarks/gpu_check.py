@@ -50,10 +50,11 @@ def build_inputs(root: Path, tiny: bool, max_length: int, rows_needed: int, seed
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from llm_pipeline.records import RECORD_FIELDS, Record
+    from llm_pipeline.records import Record
     from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
     from llm_pipeline.stages.tokenized.run import tokenize_splits
     from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+    from llm_pipeline.storage.stage_output import RECORD_FEATURES
 
     rng = random.Random(seed)
     corpus = [generated_text(rng, rng.randint(5, 60)) for _ in range(2000)]
@@ -89,7 +90,7 @@ def build_inputs(root: Path, tiny: bool, max_length: int, rows_needed: int, seed
         prompt, answer = generated_text(rng, rng.randint(10, 120)), generated_text(rng, rng.randint(20, 400))
         records.append(Record.supervised(prompt, answer, f"generated:{len(records)}", "jsonl").to_dict())
         tokens_so_far += int((len(prompt) + len(answer)) / 3.5)
-    features = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+    features = RECORD_FEATURES
     validation_size = max(8, len(records) // 50)
     splits = datasets.DatasetDict(
         {

@@ -65,11 +65,11 @@ def seed_tokenize(records: list[dict], tokenizer, max_length: int, template: str
 def tokenization_figures(records, tokenizer, max_length) -> tuple[dict, object, list[dict]]:
     import datasets
 
-    from llm_pipeline.records import RECORD_FIELDS
     from llm_pipeline.stages.tokenized.run import tokenize_splits
     from llm_pipeline.stages.tokenized.settings import DEFAULT_PROMPT_TEMPLATE, TokenizeSettings
+    from llm_pipeline.storage.stage_output import RECORD_FEATURES
 
-    features = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+    features = RECORD_FEATURES
     splits = datasets.DatasetDict({"train": datasets.Dataset.from_list(records, features=features)})
     seed_seconds, seed_rows = seed_tokenize(records, tokenizer, max_length, DEFAULT_PROMPT_TEMPLATE)
     seed_real = sum(sum(row["attention_mask"]) for row in seed_rows)

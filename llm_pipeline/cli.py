@@ -4,6 +4,8 @@
     llm-pipeline status                     which assets are stale, missing or fresh, and why
     llm-pipeline settings [STAGE ...]       every setting with the value this project gives it, and its help
     llm-pipeline dev [--port 3000]          the web UI and the daemon on 127.0.0.1
+    llm-pipeline generate "PROMPT"          the promoted model's (or --model PATH's) reply, streamed
+    llm-pipeline chat                       a conversation with it on stdin; /reset, /exit
 
 The Dagster instance is $DAGSTER_HOME, else .dagster_home/ at the repository root, created
 with the repository's dagster.yaml when missing (what `make instance` does).
@@ -39,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings_parser.add_argument("stages", nargs="*", help="the sections to print (default: all)")
     dev_parser = commands.add_parser("dev", help="start the web UI and the daemon on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
+    generate_parser = commands.add_parser("generate", help="the model's reply to one prompt, streamed to stdout")
+    generate_parser.add_argument("prompt")
+    chat_parser = commands.add_parser("chat", help="a conversation with the model: lines from stdin, /reset, /exit")
+    for trying in (generate_parser, chat_parser):
+        _model_options(trying)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # two torch threads on two busy cores ran 20x slower
     home = dagster_home()
@@ -52,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args.select)
         if args.command == "settings":
             return settings(args.stages)
+        if args.command in ("generate", "chat"):
+            return try_model(args)
         return status()
     except ProjectFileError as error:
         print(f"llm-pipeline: {error}", file=sys.stderr)
@@ -187,6 +196,73 @@ def settings(stages: Sequence[str]) -> int:
         print(f"\n# {' '.join((type(value).__doc__ or '').split())}\n{stage}:")
         print("\n".join(documented_yaml(value, exclude=EXCLUDED_FIELDS.get(stage, ()), indent=2)))
     return 0
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="a model folder (default: the promoted model, <data dir>/models/promoted)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens generated per reply (default: 256)")
+    parser.add_argument(
+        "--temperature", type=float, default=0.0, help="0 (the default): greedy; above 0: sampled at this temperature"
+    )
+    parser.add_argument("--system", default="", help="a system message before the conversation")
+    parser.add_argument(
+        "--max-memory-mb", type=int, default=0, help="memory the model may take (default 0: the device's free memory)"
+    )
+    parser.add_argument("--trust-remote-code", action="store_true", help="allow a model that ships its own code")
+
+
+def try_model(args: argparse.Namespace) -> int:
+    """`generate` and `chat`: informative lines on stderr, the replies alone on stdout, as they are generated."""
+    from llm_pipeline.defs.project import load_project
+    from llm_pipeline.generation import ContextFullError, Conversation, ModelFolderError, load_generator, model_folder
+    from llm_pipeline.storage.layout import DataLayout
+    from llm_pipeline.training.memory import MemoryPlanError
+
+    if args.max_new_tokens < 1 or args.temperature < 0:
+        print("llm-pipeline: --max-new-tokens must be at least 1 and --temperature 0 or more", file=sys.stderr)
+        return 2
+    conversation = Conversation(system=args.system)
+    first = conversation.messages(args.prompt if args.command == "generate" else "")
+    try:
+        folder = model_folder(args.model, DataLayout(load_project().data_dir).models)
+        generator, described = load_generator(
+            folder, first, args.max_new_tokens, args.max_memory_mb, args.trust_remote_code
+        )
+    except (ModelFolderError, MemoryPlanError) as error:
+        print(f"llm-pipeline: {error}", file=sys.stderr)
+        return 2
+    print(f"model: {described}", file=sys.stderr, flush=True)
+    from transformers import TextStreamer
+
+    streamer = TextStreamer(generator.tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+    def reply(user: str) -> str:
+        return generator.reply(conversation.messages(user), args.max_new_tokens, args.temperature, streamer)
+
+    if args.command == "generate":
+        try:
+            reply(args.prompt)
+        except ContextFullError as error:
+            print(f"llm-pipeline: {error}", file=sys.stderr)
+            return 2
+        return 0
+    interactive = sys.stdin.isatty()
+    print("chat: type a message; /reset starts over, /exit (or end of input) leaves", file=sys.stderr)
+    while True:
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        user = line.strip()
+        if not line or user == "/exit":
+            return 0
+        if user == "/reset":
+            conversation.reset()
+            print("(the conversation starts over)", file=sys.stderr)
+        elif user:
+            try:
+                conversation.add(user, reply(user))
+            except ContextFullError as error:
+                print(f"({error}: /reset to start over)", file=sys.stderr)
 
 
 def dev(port: int, home: Path) -> int:

@@ -12,7 +12,7 @@ from llm_pipeline.defs.assets.evaluation import evaluation_asset
 from llm_pipeline.defs.assets.filtered import filtered_asset
 from llm_pipeline.defs.assets.merged_model import merged_model
 from llm_pipeline.defs.assets.plaintext import plaintext_asset
-from llm_pipeline.defs.assets.promoted_model import promoted_model
+from llm_pipeline.defs.assets.promoted_model import promoted_model_asset
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.assets.splits import splits_asset
 from llm_pipeline.defs.assets.tokenized import tokenized_asset
@@ -21,7 +21,7 @@ from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.deployment import current_deployment
 from llm_pipeline.defs.jobs import jobs
 from llm_pipeline.defs.project import Project, load_project
-from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.defs.resources import DataDirResource, hub_resource
 from llm_pipeline.defs.schedules import schedules
 from llm_pipeline.defs.sensors import sensors
 
@@ -35,12 +35,13 @@ ASSET_FACTORIES = {
     "tokenized": tokenized_asset,
     "checkpoint": checkpoint_asset,
     "evaluation": evaluation_asset,
+    "promoted_model": promoted_model_asset,
 }
 
 
 def build_pipeline_assets(project: Project) -> list[dg.AssetsDefinition]:
     """Every stage asset, its config defaults and code version from `project`, with its automation."""
-    assets = [factory(project.of(stage)) for stage, factory in ASSET_FACTORIES.items()] + [merged_model, promoted_model]
+    assets = [factory(project.of(stage)) for stage, factory in ASSET_FACTORIES.items()] + [merged_model]
     # Each stage follows its upstream, gated on the blocking checks above it (defs/automation.py).
     return automate(assets, asset_checks)
 
@@ -58,6 +59,7 @@ def build_definitions(project: Project, pipeline_assets: list[dg.AssetsDefinitio
         executor=deployment.executor,
         resources={
             "data_dir": DataDirResource(path=str(project.data_dir)),
+            "hub": hub_resource(bool(project.of("promoted_model").hub_repo_id)),
             **deployment.resources,
         },
     )

@@ -28,6 +28,11 @@ DATA_VERSION_FILE = "data_version.txt"
 """Written into the saved tokenized splits: `tokenized_data_version` of what made them."""
 
 
+TOKENIZER_DIR = "tokenizer"
+"""Saved inside the tokenized splits: the tokenizer they were made with, its chat template set to the
+one that rendered them. The trainer loads it, and saves it with every checkpoint and the final model."""
+
+
 CONTENT_DIGEST_FILE = "content_digest.txt"
 """Written into the saved tokenized splits: `storage.fingerprint.saved_dataset_digest` of their Arrow
 files as written, which the trainer recomputes before it trusts them (same-size corruption shows)."""

@@ -123,7 +123,8 @@ def _balance_check(stage: str) -> dg.AssetChecksDefinition:
         description=f"Recounted from disk: every record {stage} read is kept or quarantined once (in = kept + dropped + rejected), as its metadata says.",
     )
     def check(context: dg.AssetCheckExecutionContext, data_dir: DataDirResource) -> dg.AssetCheckResult:
-        return stage_balance(context, data_dir.layout, stage)
+        with data_dir.reading(context, stage) as layout:  # output and quarantine of one run
+            return stage_balance(context, layout, stage)
 
     return check
 
@@ -135,17 +136,21 @@ balance_checks = [_balance_check(stage) for stage in RECORD_STAGES]
     asset="plaintext",
     blocking=True,
     description="Each raw file counted by a second reader (JSONL lines, CSV rows by Python's csv module, JSON "
-    "elements, Parquet footer rows, one document per page) equals its records plus quarantine entries, unless an "
-    "entry names the whole file. SQL dumps are not counted.",
+    "elements, Parquet footer rows, one document per page, the rows of a SQL dump's INSERTs and COPY blocks by a "
+    "scanner of its own) equals its records plus quarantine entries (and a SQL dump's rows of tables with no text "
+    "column), unless an entry names the whole file.",
 )
-def plaintext_accounts_for_raw_files(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    layout = data_dir.layout
-    listing = scan_raw_folder(layout.raw(), layout.root)
-    accounts = account(
-        [(path, name, format_of(name)) for path, name in listing.files],
-        _column(_load(layout.stage("plaintext")), "source"),
-        _column(_load(layout.rejected("plaintext")), "source"),
-    )
+def plaintext_accounts_for_raw_files(
+    context: dg.AssetCheckExecutionContext, data_dir: DataDirResource
+) -> dg.AssetCheckResult:
+    with data_dir.reading(context, "plaintext") as layout:
+        listing = scan_raw_folder(layout.raw(), layout.root)
+        accounts = account(
+            [(path, name, format_of(name)) for path, name in listing.files],
+            _column(_load(layout.stage("plaintext")), "source"),
+            _column(_load(layout.rejected("plaintext")), "source"),
+            _unmapped_table_rows(context),
+        )
     mismatched = [entry for entry in accounts if not entry.balanced]
     counted = [entry for entry in accounts if entry.raw_count is not None and not entry.whole_file_entries]
     rows = [f"| `{e.name}` | {e.raw_count} | {e.items} |" for e in mismatched[:50]]
@@ -166,6 +171,14 @@ def plaintext_accounts_for_raw_files(data_dir: DataDirResource) -> dg.AssetCheck
             ),
         },
     )
+
+
+def _unmapped_table_rows(context: dg.AssetCheckExecutionContext) -> dict[str, int]:
+    """The rows of SQL tables with no text column that the plaintext run listed in its metadata."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("plaintext"))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    entry = metadata.get("sql_tables_not_mapped")
+    return dict(entry.value) if entry is not None and isinstance(entry.value, dict) else {}
 
 
 def _split_records(layout: DataLayout) -> tuple[list, list]:

@@ -57,9 +57,16 @@ def preview_markdown(rows: Iterable[Mapping[str, object]], columns: Iterable[str
     for index, row in enumerate(rows):
         if index >= limit:
             break
-        cells = (" ".join(str(row.get(column) or "").split())[:80].replace("|", "\\|") for column in columns)
+        cells = (" ".join(_cell_text(row.get(column)).split())[:80].replace("|", "\\|") for column in columns)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell_text(value: object) -> str:
+    """A value as a table cell shows it: a conversation's turns as `role: content`, one after another."""
+    if isinstance(value, list) and all(isinstance(turn, dict) and "role" in turn for turn in value):
+        return " / ".join(f"{turn['role']}: {turn.get('content', '')}" for turn in value)
+    return str(value or "")
 
 
 # --- training (checkpoint) ------------------------------------------------------------------
@@ -222,17 +229,3 @@ def filtered_metadata(result, settings) -> dict[str, dg.MetadataValue]:
         "analyses_from_cache": dg.MetadataValue.int(result.from_cache),
         "dagster/row_count": dg.MetadataValue.int(report.kept),
     }
-
-
-# --- evaluation ----------------------------------------------------------------------------------
-
-
-def generations_markdown(generations: Iterable, chars: int = 160) -> str:
-    """Prompt, reference, base and tuned answers side by side (`stages.evaluation.run.Generation`)."""
-
-    def cell(text: str) -> str:
-        text = " ".join(text.split())
-        return (text[:chars] + "…" if len(text) > chars else text).replace("|", "\\|") or "_(empty)_"
-
-    rows = [f"| {cell(g.prompt)} | {cell(g.reference)} | {cell(g.base)} | {cell(g.tuned)} |" for g in generations]
-    return "\n".join(["| prompt | reference | base | tuned |", "|---|---|---|---|", *rows]) if rows else "_none_"

@@ -23,6 +23,7 @@ import yaml
 from llm_pipeline.defs.config import settings_schema, to_settings
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
 from llm_pipeline.stages.clustered.settings import ClusterSettings
+from llm_pipeline.stages.evaluation.promotion_settings import PromotionSettings
 from llm_pipeline.stages.evaluation.settings import EvaluationSettings
 from llm_pipeline.stages.filtered.settings import FilterSettings
 from llm_pipeline.stages.plaintext.settings import PlaintextSettings
@@ -46,6 +47,7 @@ STAGE_SETTINGS: Mapping[str, type] = {
     "tokenized": TokenizeSettings,
     "checkpoint": TrainingConfig,
     "evaluation": EvaluationSettings,
+    "promoted_model": PromotionSettings,
 }
 # Filled in by the checkpoint asset from the data directory, never by the file.
 EXCLUDED_FIELDS: Mapping[str, tuple[str, ...]] = {"checkpoint": RUN_FIELDS}

@@ -12,7 +12,11 @@ from datasets.table import InMemoryTable
 from llm_pipeline.records import RECORD_FIELDS, REJECTION_FIELDS, Record, Rejection
 from llm_pipeline.storage.atomic import atomic_dir, scratch_dir
 
-RECORD_FEATURES = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+# A chat record's turns are list<struct<role, content>>; every other field is a string.
+MESSAGES_FEATURE = datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")})
+RECORD_FEATURES = datasets.Features(
+    {name: MESSAGES_FEATURE if name == "messages" else datasets.Value("string") for name in RECORD_FIELDS}
+)
 REJECTION_FEATURES = datasets.Features({name: datasets.Value("string") for name in REJECTION_FIELDS})
 
 

@@ -88,10 +88,13 @@ def model_card(
     training_config: Mapping[str, Any],
     summary: Mapping[str, Any],
     diagnosis: str,
-    prompt_template: str | None = None,
+    chat_template: str | None = None,
+    chat_example: str = "",
+    learn: str = "",
 ) -> str:
     """A README.md that says what the model is, what it was trained on (data versions), how to
-    prompt it as training did, and how well it did."""
+    prompt it as training did (the chat template, an example rendered through it, the masking), and
+    how well it did."""
     lines = [
         "---",
         "library_name: transformers",
@@ -122,7 +125,7 @@ def model_card(
         json.dumps(dict(training_config), indent=2, sort_keys=True),
         "```",
         "",
-        *_prompt_format(prompt_template),
+        *_prompt_format(chat_template, chat_example, learn),
         "## Use",
         "",
         "```python",
@@ -136,20 +139,37 @@ def model_card(
     return "\n".join(lines)
 
 
-def _prompt_format(template: str | None) -> list[str]:
+# What each `learn` option of the tokenized stage put into the loss, for the card.
+LEARNED = {
+    "assistant_turns": "every assistant turn, with its end-of-turn marker, entered the loss; system and user "
+    "turns and the template's role headers were masked",
+    "last_assistant_turn": "only the last assistant turn of each conversation, with its end-of-turn marker, "
+    "entered the loss; everything before it was masked",
+    "everything": "every token of the rendered conversation entered the loss, prompts included",
+}
+
+
+def _prompt_format(template: str | None, example: str, learn: str) -> list[str]:
     if template is None:
         return []
-    return [
+    lines = [
         "## Prompt format",
         "",
-        "Supervised records were trained as this template with the input in place of `{input}`, the response "
-        "following it and closed by EOS; plain texts as they are:",
+        "Supervised and chat records were rendered with this chat template, which is saved with the tokenizer: "
+        "`tokenizer.apply_chat_template(messages)` gives the tokens training saw, and "
+        "`apply_chat_template(messages, add_generation_prompt=True)` the prompt for a reply. Plain texts were "
+        "trained as they are, closed by EOS.",
         "",
-        "```text",
+        "```jinja",
         template,
         "```",
         "",
     ]
+    if example:
+        lines += ["A conversation as rendered:", "", "```text", example, "```", ""]
+    if learn:
+        lines += [f"Masking (`learn: {learn}`): {LEARNED.get(learn, learn)}.", ""]
+    return lines
 
 
 def _format(value: Any) -> str:

@@ -5,8 +5,8 @@ Also runs under `accelerate launch ... -m llm_pipeline.training.train --config C
 run, `checkpoints.py`), checks that the plan fits in memory (`memory.py`) before loading
 anything, builds the model (`model.py`), proves on it that packed records stay apart
 (`collate.py`), trains with the transformers `Trainer`, marks each checkpoint complete once
-written, saves the final model (for LoRA/QLoRA: the adapter), tokenizer and report to
-`output_dir/final`, and reports progress and a final materialization through a `Reporter`
+written, saves the final model (for LoRA/QLoRA: the adapter), tokenizer (the tokenized stage's,
+with the chat template that rendered the rows: `tokenizer_source`) and report to `output_dir/final`, and reports progress and a final materialization through a `Reporter`
 (`reporters.py`): Dagster Pipes when Dagster launched the process, JSON lines on stdout
 otherwise. Only the main process (rank 0) reports. This module does not import dagster.
 """
@@ -29,7 +29,7 @@ from typing import Any
 from llm_pipeline.progress import training_progress_line
 from llm_pipeline.storage.atomic import replace_dir
 from llm_pipeline.storage.fingerprint import saved_dataset_digest
-from llm_pipeline.token_rows import CONTENT_DIGEST_FILE
+from llm_pipeline.token_rows import CONTENT_DIGEST_FILE, TOKENIZER_DIR
 from llm_pipeline.training.checkpoints import checkpoint_step, mark_complete, prepare_output_dir, run_fingerprint
 from llm_pipeline.training.collate import PackedCollator, PadCollator, check_packed_isolation
 from llm_pipeline.training.config import TrainingConfig
@@ -135,7 +135,7 @@ def run_training(config: TrainingConfig, reporter: Reporter) -> TrainingResult:
     if config.memory_preflight:
         estimate = preflight(config, precision, sequence_length, args.device.type, args.world_size)
 
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model, trust_remote_code=config.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(config), trust_remote_code=config.trust_remote_code)
     if tokenizer.pad_token_id is None:
         # Padded positions are masked out of attention and loss, so any id works; EOS is always there.
         tokenizer.pad_token = tokenizer.eos_token
@@ -261,6 +261,14 @@ def _final_eval_loss(state, eval_losses: list[float], kept_best: bool) -> float:
     if kept_best and state.best_metric is not None:
         return float(state.best_metric)
     return float(eval_losses[-1]) if eval_losses else math.nan
+
+
+def tokenizer_source(config: TrainingConfig) -> str:
+    """Where the tokenizer comes from: the one the tokenized stage saved with the rows (its chat
+    template is the one that rendered them, and the Trainer saves it into every checkpoint and the
+    final model), else the base model's, for splits tokenized by other means."""
+    saved = Path(config.tokenized_path) / TOKENIZER_DIR
+    return str(saved) if saved.is_dir() else config.base_model
 
 
 def check_tokenized_bytes(path: Path) -> None:

@@ -12,10 +12,10 @@ from llm_pipeline.definitions import defs, pipeline_assets
 from llm_pipeline.defs.assets.raw import raw_sources
 from llm_pipeline.defs.checks import asset_checks
 from llm_pipeline.defs.resources import DataDirResource
-from llm_pipeline.records import RECORD_FIELDS, Record
+from llm_pipeline.records import Record
 from llm_pipeline.stages.base_model.reference import write_model_ref
 from llm_pipeline.stages.filtered.dedup import NearDeduplicator, NearDuplicateSettings
-from llm_pipeline.storage.stage_output import save_dataset
+from llm_pipeline.storage.stage_output import RECORD_FEATURES, save_dataset
 from llm_pipeline.text import shingles
 from llm_pipeline.validators import id_balance, label_report, near_duplicate_prompts, records_without_targets
 
@@ -197,7 +197,7 @@ def test_removed_duplicates_do_not_count_as_dropped_unless_asked(tmp_path):
 
 
 def save_splits(data_dir, train: list[Record], validation: list[Record]) -> None:
-    features = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+    features = RECORD_FEATURES
     parts = {
         name: datasets.Dataset.from_list([r.to_dict() for r in records], features=features)
         for name, records in (("train", train), ("validation", validation))

@@ -1,4 +1,5 @@
-"""evaluation: base and tuned model on the same validation tokens, and their answers side by side."""
+"""evaluation: base and tuned model on the same validation tokens, and their answers side by side;
+a user's eval file scored; promotion writing the evaluation into the card, and the Hub push's failures."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import shutil
 import dagster as dg
 import pytest
 import torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME
-from llm_pipeline.defs.assets.promoted_model import promoted_model
 from llm_pipeline.defs.checks import tuned_model_beats_base_and_promoted
-from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.defs.resources import DataDirResource, HubResource, hub_resource
 from llm_pipeline.stages.base_model.reference import write_model_ref
 from llm_pipeline.stages.evaluation.promote import PROMOTION_FILE
-from llm_pipeline.stages.evaluation.run import GENERATIONS_FILE, PROMOTED_DIR, TUNED_DIR
+from llm_pipeline.stages.evaluation.run import GENERATIONS_FILE, PROMOTED_DIR, REPORT_FILE, TUNED_DIR
 from llm_pipeline.storage.stage_output import save_dataset
 from llm_pipeline.training.merge import export_model
 from llm_pipeline.training.reporters import MemoryReporter
@@ -71,7 +71,13 @@ def test_the_tuned_model_is_scored_against_its_base_on_the_same_tokens(trained_d
     assert metadata["improvement"] > 0 and metadata["tokens_scored"] > 0
 
     generations = [json.loads(line) for line in (trained_data_dir / "evaluation" / GENERATIONS_FILE).open()]
-    assert len(generations) == 4 and generations[-1]["prompt"].endswith("What do bees make?\n\n### Response:\n")
+    assert len(generations) == 4 and generations[-1]["prompt"] == "What do bees make?"
+    # Asked as training asked: through the chat template saved with the tuned model's tokenizer.
+    tokenizer = AutoTokenizer.from_pretrained(trained_data_dir / "models" / TUNED_DIR)
+    asked = [{"role": "user", "content": "What do bees make?"}]
+    ids = torch.tensor([tokenizer.apply_chat_template(asked, add_generation_prompt=True, return_dict=False)])
+    greedy = tuned.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False)
+    assert generations[-1]["tuned"] == tokenizer.decode(greedy[0, ids.shape[1] :], skip_special_tokens=True)
     assert all(g["reference"] for g in generations[:3]) and not generations[-1]["reference"]
     assert any(g["base"] != g["tuned"] for g in generations)  # the training changed what the model says
     assert metadata["generations"].startswith("| prompt | reference | base | tuned |")
@@ -86,9 +92,12 @@ def test_a_tuned_model_not_better_by_the_margin_is_stopped_by_the_check(trained_
     assert not check.passed and "not more than 90.0% lower than the base model" in check.metadata["verdict"].value
 
 
-def promote(data_dir) -> dg.ExecuteInProcessResult:
+def promote(data_dir, hub: HubResource | None = None, **config) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [promoted_model], resources={"data_dir": DataDirResource(path=str(data_dir))}, raise_on_error=False
+        [stage_asset("promoted_model")],
+        resources={"data_dir": DataDirResource(path=str(data_dir)), "hub": hub or HubResource()},
+        run_config=dg.RunConfig(ops={"promoted_model": {"config": config}}),
+        raise_on_error=False,
     )
 
 
@@ -142,3 +151,96 @@ def test_a_merged_model_that_changed_since_its_evaluation_is_not_promoted(traine
     assert not result.success and not (data / "models" / PROMOTED_DIR).exists()
     (failure,) = result.get_step_failure_events()
     assert "changed since it was evaluated" in failure.step_failure_data.user_failure_data.description
+
+
+EVAL_LINES = [
+    '{"question": "What is the capital of France?", "expected": "Paris is the capital of France."}',
+    '{"prompt": "What do bees make?"}',
+    '{"input": "What pulls the tides?", "reference": "The moon and the sun pull the tides."}',
+    "{not json",
+]
+
+
+@pytest.mark.slow
+def test_an_eval_file_is_answered_by_both_models_and_scored(trained_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(trained_data_dir, data, symlinks=True)
+    (data / "eval").mkdir()
+    (data / "eval" / "qa.jsonl").write_text("\n".join(EVAL_LINES) + "\n")
+    result = evaluate(data, validation_prompts=1, eval_file="eval/qa.jsonl", max_new_tokens=12)
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    entries = event.materialization.metadata
+    # Plain numbers, which the asset's Plots tab draws over materializations.
+    for key in (
+        "base_per_token_loss", "tuned_per_token_loss", "loss_delta", "improvement", "base_perplexity",
+        "tuned_perplexity", "base_exact_match", "tuned_exact_match", "exact_match_delta", "base_f1", "tuned_f1",
+        "f1_delta",
+    ):  # fmt: skip
+        assert isinstance(entries[key], dg.FloatMetadataValue), key
+    metadata = {key: value.value for key, value in entries.items()}
+    assert metadata["eval_file_items"] == 2 and metadata["eval_file_bad_lines"] == 2
+    assert "- line 2: no answer: expected one of the keys" in metadata["eval_file_bad_line_reasons"]
+    assert "- line 4: not a JSON object" in metadata["eval_file_bad_line_reasons"]
+    table = metadata["eval_file_answers"].splitlines()
+    assert table[0] == "| line | prompt | expected | base | tuned | base F1 | tuned F1 |"
+    assert table[2].startswith("| 1 | What is the capital of France? | Paris is the capital of France. |")
+
+    report = json.loads((data / "evaluation" / REPORT_FILE).read_text())
+    scored = report["eval_file"]
+    assert [answer["line"] for answer in scored["answers"]] == [1, 3]
+    assert scored["bad_lines"][0] == {"line": 2, "reason": scored["bad_lines"][0]["reason"]}
+    f1 = [answer["tuned_score"]["f1"] for answer in scored["answers"]]
+    assert scored["tuned"]["f1"] == pytest.approx(sum(f1) / 2) == pytest.approx(metadata["tuned_f1"])
+    assert scored["delta"]["f1"] == pytest.approx(metadata["tuned_f1"] - metadata["base_f1"])
+    # Both models answered through the prompt template, as in training: the tuned answer is the greedy one.
+    generations = [json.loads(line) for line in (data / "evaluation" / GENERATIONS_FILE).open()]
+    assert len(generations) == 1  # the eval file's answers are in the report, not among the generations
+    assert set(report["data_versions"]) == {"splits", "tokenized", "merged_model"}
+
+
+@pytest.mark.slow
+def test_an_eval_file_outside_the_data_directory_or_missing_fails_before_any_model_loads(trained_data_dir, tmp_path):
+    (tmp_path / "outside.jsonl").write_text('{"prompt": "a", "answer": "b"}\n')
+    for path, message in ((str(tmp_path / "outside.jsonl"), "leaves the data directory"), ("no.jsonl", "no file")):
+        result = evaluate(trained_data_dir, eval_file=path)
+        (failure,) = result.get_step_failure_events()
+        description = failure.step_failure_data.user_failure_data.description
+        assert description.startswith("evaluation.eval_file: ") and message in description
+
+
+@pytest.mark.slow
+def test_the_promoted_card_gains_the_evaluation_and_the_merged_card_stays(trained_data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(trained_data_dir, data, symlinks=True)
+    (data / "eval.jsonl").write_text(EVAL_LINES[0] + "\n")
+    assert evaluate(data, validation_prompts=2, eval_file="eval.jsonl", max_new_tokens=6).success
+    assert promote(data).success
+    card = (data / "models" / PROMOTED_DIR / "README.md").read_text()
+    assert card.startswith("card\n\n## Evaluation\n")  # the fixture's card, then the section
+    assert "| per-token validation loss |" in card and "| exact match (eval file) |" in card
+    assert "### Data versions evaluated" in card and "### Generations" in card
+    assert (data / "models" / TUNED_DIR / "README.md").read_text() == "card"  # a new file, not the link written through
+    again = promote(data)
+    assert again.success and (data / "models" / PROMOTED_DIR / "README.md").read_text().count("## Evaluation") == 1
+
+
+@pytest.mark.slow
+def test_a_configured_hub_repository_without_a_token_fails_naming_hf_token(trained_data_dir, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(trained_data_dir, data, symlinks=True)
+    assert evaluate(data, validation_prompts=0).success
+    result = promote(data, hub_repo_id="me/tuned")
+    (failure,) = result.get_step_failure_events()
+    assert "set HF_TOKEN in the environment" in failure.step_failure_data.user_failure_data.description
+    assert (data / "models" / PROMOTED_DIR / "config.json").is_file()  # promoted; only the push failed
+
+    # As the definitions bind it when the project file names a repository: Dagster refuses the run
+    # before any step, naming the variable.
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(dg.DagsterInvalidConfigError, match='environment variable "HF_TOKEN" which is not set'):
+        promote(data, hub=hub_resource(True), hub_repo_id="me/tuned")
+    unconfigured = promote(data, hub=hub_resource(False))
+    assert unconfigured.success
+    (event,) = unconfigured.get_asset_materialization_events()
+    assert event.materialization.metadata["hub"].value == "not pushed (hub_repo_id is empty)"

@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, RUN_CONFIG_FILE
 from llm_pipeline.defs.assets.merged_model import MERGED_DIR_NAME, merged_model
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.stages.tokenized.chat_template import CHATML_TEMPLATE
 from llm_pipeline.training.merge import MODEL_CARD, export_model, model_card
 from llm_pipeline.training.reporters import MemoryReporter
 from llm_pipeline.training.train import run_training
@@ -117,4 +118,8 @@ def test_merged_model_asset_exports_the_trained_adapter_with_a_model_card(tiny_m
     assert generated.shape[1] > 4
     card_text = (target / MODEL_CARD).read_text()
     assert "## Data versions" in card_text
-    assert "## Prompt format" in card_text and "### Instruction:\n{input}\n\n### Response:\n" in card_text
+    # The tiny tokenizer has ChatML's tokens: the template is ChatML, shown with an example and the masking.
+    assert "## Prompt format" in card_text and f"```jinja\n{CHATML_TEMPLATE}\n```" in card_text
+    assert "<|im_start|>assistant\nHoney and wax.<|im_end|>\n" in card_text
+    assert "Masking (`learn: assistant_turns`)" in card_text
+    assert tokenizer.chat_template == CHATML_TEMPLATE

@@ -176,16 +176,14 @@ def test_each_bad_input_is_kept_or_quarantined_with_a_reason(corpus, bad: BadInp
     records = from_file(every_record, bad.path)
     rejections = from_file(rows(corpus.data / "rejected" / "plaintext"), bad.path)
     if bad.never_keeps:  # in no record at all: a link's target must not turn up under another name
-        assert not any(
-            bad.never_keeps in (record["text"] or f"{record['input']}\n{record['output']}") for record in every_record
-        )
+        assert not any(bad.never_keeps in Record.from_dict(record).content for record in every_record)
     if bad.ignored:
         assert not records and not rejections
         (event,) = [e for e in corpus.result.get_asset_materialization_events() if e.asset_key.path == ["plaintext"]]
         assert f"| `{bad.path}` |" in event.materialization.metadata["raw_entries_ignored"].value
         return
     assert records or rejections, f"{bad.kind}: no record and no rejection"
-    texts = [record["text"] or f"{record['input']}\n{record['output']}" for record in records]
+    texts = [Record.from_dict(record).content for record in records]
     if bad.keeps:
         assert any(bad.keeps in text for text in texts), f"{bad.kind}: {[text[:80] for text in texts]}"
     if bad.reasons:
@@ -229,8 +227,8 @@ def test_a_dump_that_tries_to_escape_changes_nothing_outside_the_run(corpus):
     unsafe = {"line 2)", "line 3)", "line 5)", "line 6)", "line 7)", "line 8)", "line 10)", "line 14)"}
     assert reasons == {
         **{line: "unsafe_sql_statement" for line in unsafe},
-        "line 15)": "bad_sql_statement",
-        "line 16)": "bad_sql_statement",
+        "line 15, 1 row)": "bad_sql_statement",  # a rejected INSERT says how many rows it held
+        "line 16)": "bad_sql_statement",  # INSERT ... SELECT: no literal rows
     }
     records = from_file(rows(corpus.data / "plaintext"), "sql/escape.sql")
     assert [record["text"] for record in records] == ["A normal row: compost heaps need air, water and brown leaves."]
@@ -469,6 +467,7 @@ PATH_FIELDS = {
     ("base_model", "model_name_or_path"): "read only: a model id or a local model directory, outside by design",
     ("plaintext", "databases.url"): "read only: a database the user names, opened read-only (sources/database.py)",
     ("plaintext", "databases.url_env"): "the name of an environment variable holding such a URL",
+    ("evaluation", "eval_file"): "held inside the data directory by DataLayout.inside (stages/evaluation/eval_file.py)",
 }
 PATH_WORDS = ("path", "dir", "file", "folder", "url")
 

@@ -96,10 +96,10 @@ def tiny_splits():
     """A DatasetDict with `train` and `validation`, every fourth record validating."""
     import datasets
 
-    from llm_pipeline.records import RECORD_FIELDS
+    from llm_pipeline.storage.stage_output import RECORD_FEATURES
 
     records = tiny_records()
-    features = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+    features = RECORD_FEATURES
 
     def as_dataset(rows: list[dict]) -> datasets.Dataset:
         return datasets.Dataset.from_list(rows, features=features)
@@ -121,16 +121,22 @@ def build_tiny_model(root: Path) -> Path:
 
 
 def build_tiny_tokenized(model_dir: Path, root: Path) -> Path:
-    """The tiny splits tokenized with the tiny model's tokenizer (max_length 64), saved to disk."""
+    """The tiny splits tokenized with the tiny model's tokenizer (max_length 64), saved to disk with
+    that tokenizer and its chat template, as the tokenized stage saves them."""
     from transformers import AutoTokenizer
 
+    from llm_pipeline.stages.tokenized.chat_template import save_tokenizer
     from llm_pipeline.stages.tokenized.run import tokenize_splits
     from llm_pipeline.stages.tokenized.settings import TokenizeSettings
+    from llm_pipeline.stages.tokenized.version import chat_template_of
+    from llm_pipeline.token_rows import TOKENIZER_DIR
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenized, _ = tokenize_splits(tiny_splits(), tokenizer, TokenizeSettings(max_length=64))
+    settings = TokenizeSettings(max_length=64)
+    tokenized, _ = tokenize_splits(tiny_splits(), tokenizer, settings)
     path = root / "tokenized"
     tokenized.save_to_disk(str(path))
+    save_tokenizer(tokenizer, chat_template_of(tokenizer, settings), path / TOKENIZER_DIR)
     return path
 
 

@@ -4,13 +4,16 @@ import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP
 from llm_pipeline.defs.config import config_class
-from llm_pipeline.defs.metadata import generations_markdown
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
-from llm_pipeline.stages.evaluation.run import STAGE, run
+from llm_pipeline.stages.evaluation.eval_file import EvalFileError
+from llm_pipeline.stages.evaluation.run import STAGE, EvaluationResult, run
 from llm_pipeline.stages.evaluation.settings import EvaluationSettings
+from llm_pipeline.stages.evaluation.tables import answers_markdown, generations_markdown
 
 STAGE_MODULE = "llm_pipeline.stages.evaluation.run"
+# The inputs whose data versions the report (and the model card after promotion) names.
+EVALUATED_ASSETS = ("splits", "tokenized", "merged_model")
 
 
 def evaluation_asset(project_settings: EvaluationSettings) -> dg.AssetsDefinition:
@@ -24,29 +27,83 @@ def evaluation_asset(project_settings: EvaluationSettings) -> dg.AssetsDefinitio
         deps=["merged_model", "tokenized", "splits"],
         pool="gpu",
         description="Base and tuned model on the same validation tokens (exact per-token loss and perplexity) "
-        "and their greedy answers to the same prompts, side by side.",
+        "and their greedy answers to the same prompts, side by side; with an eval file, exact match and token F1 "
+        "of both against its expected answers.",
     )
     def evaluation(
         context: dg.AssetExecutionContext, config: evaluation_config, data_dir: DataDirResource
     ) -> dg.MaterializeResult:
         settings, overrides = run_settings(context, config, EvaluationSettings, project_settings)
         with data_dir.writing(context, STAGE) as layout:
-            result = run(layout, settings, log=context.log.info)
+            try:
+                result = run(layout, settings, log=context.log.info, data_versions=latest_data_versions(context))
+            except EvalFileError as error:  # the same file fails every attempt
+                raise dg.Failure(str(error), allow_retries=False) from error
         return dg.MaterializeResult(
             metadata={
-                "base_per_token_loss": dg.MetadataValue.float(result.base.mean),
-                "tuned_per_token_loss": dg.MetadataValue.float(result.tuned.mean),
-                "loss_delta": dg.MetadataValue.float(result.tuned.mean - result.base.mean),
-                "improvement": dg.MetadataValue.float(round(result.improvement, 6)),
-                "base_perplexity": dg.MetadataValue.float(result.base.perplexity),
-                "tuned_perplexity": dg.MetadataValue.float(result.tuned.perplexity),
+                **loss_metadata(result),
                 "validation_rows": dg.MetadataValue.int(result.rows),
                 "tokens_scored": dg.MetadataValue.int(result.tuned.tokens),
                 "base_model": dg.MetadataValue.text(result.base_model),
                 "generations": dg.MetadataValue.md(generations_markdown(result.generations)),
+                **eval_file_metadata(result),
+                "data_versions": dg.MetadataValue.json(dict(result.data_versions)),
                 "path": dg.MetadataValue.path(str(result.output)),
                 **overrides_metadata(overrides),
             }
         )
 
     return evaluation
+
+
+def loss_metadata(result: EvaluationResult) -> dict[str, dg.MetadataValue]:
+    """Plain numbers (float metadata), which the asset's Plots tab draws over materializations."""
+    return {
+        "base_per_token_loss": dg.MetadataValue.float(result.base.mean),
+        "tuned_per_token_loss": dg.MetadataValue.float(result.tuned.mean),
+        "loss_delta": dg.MetadataValue.float(result.tuned.mean - result.base.mean),
+        "improvement": dg.MetadataValue.float(round(result.improvement, 6)),
+        "base_perplexity": dg.MetadataValue.float(result.base.perplexity),
+        "tuned_perplexity": dg.MetadataValue.float(result.tuned.perplexity),
+    }
+
+
+def eval_file_metadata(result: EvaluationResult) -> dict[str, dg.MetadataValue]:
+    """Exact match and token F1 of both models and their deltas (numbers, plotted), the answers as a
+    table, and the file's bad lines; nothing without an eval file."""
+    if result.eval_file is None or result.answer_scores is None:
+        return {}
+    summary = result.answer_scores.summary()
+    bad_lines = result.eval_file.bad_lines
+    return {
+        **{
+            f"{model}_{metric}": dg.MetadataValue.float(value)
+            for model, means in summary.items()
+            if model != "delta"
+            for metric, value in means.items()
+        },
+        **{f"{metric}_delta": dg.MetadataValue.float(value) for metric, value in summary["delta"].items()},
+        "eval_file_items": dg.MetadataValue.int(len(result.answer_scores.answers)),
+        "eval_file_bad_lines": dg.MetadataValue.int(len(bad_lines)),
+        "eval_file_answers": dg.MetadataValue.md(answers_markdown(result.answer_scores.answers)),
+        **(
+            {
+                "eval_file_bad_line_reasons": dg.MetadataValue.md(
+                    "\n".join(f"- line {b.line}: {b.reason}" for b in bad_lines)
+                )
+            }
+            if bad_lines
+            else {}
+        ),
+        "eval_file": dg.MetadataValue.path(str(result.eval_file.path)),
+    }
+
+
+def latest_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The latest data version of each input evaluated ("unknown" where none is recorded)."""
+    versions = {}
+    for name in EVALUATED_ASSETS:
+        record = context.instance.get_latest_data_version_record(dg.AssetKey(name))
+        tags = record.asset_materialization.tags if record is not None and record.asset_materialization else {}
+        versions[name] = (tags or {}).get("dagster/data_version", "unknown")
+    return versions

@@ -6,6 +6,7 @@ import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import CHECKPOINT_DIR_NAME, TRAINING_GROUP
 from llm_pipeline.defs.resources import DataDirResource
+from llm_pipeline.stages.tokenized.chat_template import own_template, rendered_example
 from llm_pipeline.stages.tokenized.run import recorded_settings
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.training.config import TrainingConfig
@@ -29,6 +30,8 @@ UNKNOWN = "unknown"
     "(merge_and_unload), or the full fine-tune; with a model card listing data versions, config and metrics.",
 )
 def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+    from transformers import AutoTokenizer
+
     # The checkpoint's lock too: no trainer may swap final/ while it is read.
     with data_dir.writing(context, CHECKPOINT_DIR_NAME, MERGED_DIR_NAME) as layout:
         final = layout.models / CHECKPOINT_DIR_NAME / FINAL_DIR_NAME
@@ -39,6 +42,9 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
         summary = json.loads((final / SUMMARY_FILE).read_text())
         versions = data_versions(context.instance)
         require_recorded_checkpoint(final, summary, versions["checkpoint"], context.log.warning)
+        # The template the model's own tokenizer carries: the one a user of the merged model gets.
+        tokenizer = AutoTokenizer.from_pretrained(final, trust_remote_code=training.trust_remote_code)
+        template = own_template(tokenizer)
         card = model_card(
             base_model=training.base_model,
             method=training.method,
@@ -47,7 +53,9 @@ def merged_model(context: dg.AssetExecutionContext, data_dir: DataDirResource) -
             training_config={k: v for k, v in training.to_dict().items() if k not in ("tokenized_path", "output_dir")},
             summary=summary,
             diagnosis=diagnose([CurvePoint.from_dict(point) for point in summary["learning_curve"]]).verdict,
-            prompt_template=recorded_settings(layout).prompt_template,
+            chat_template=template,
+            chat_example=rendered_example(tokenizer) if template else "",
+            learn=recorded_settings(layout).learned,
         )
         target = layout.models / MERGED_DIR_NAME
         context.log.info(f"exporting the {training.method} run from {final} to {target}")

@@ -48,7 +48,9 @@ def splits_asset(project_settings: SplitSettings) -> dg.AssetsDefinition:
                 "train_jsonl": dg.MetadataValue.path(str(result.jsonl[TRAIN])),
                 "val_jsonl": dg.MetadataValue.path(str(result.jsonl[VALIDATION])),
                 "validation_preview": dg.MetadataValue.md(
-                    preview_markdown(result.splits[VALIDATION], ["source", "text", "input", "output", "cluster"])
+                    preview_markdown(
+                        result.splits[VALIDATION], ["source", "text", "input", "output", "messages", "cluster"]
+                    )
                 ),
                 "dagster/row_count": dg.MetadataValue.int(records),
                 **overrides_metadata(overrides),

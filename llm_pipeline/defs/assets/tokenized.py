@@ -1,4 +1,4 @@
-"""tokenized: both splits in the base model's tokens, masked, EOS-terminated and packed."""
+"""tokenized: both splits in the base model's tokens, through the chat template, masked and packed."""
 
 import dagster as dg
 
@@ -12,6 +12,7 @@ from llm_pipeline.defs.metadata import (
 )
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
+from llm_pipeline.stages.tokenized.chat_template import ChatTemplateError
 from llm_pipeline.stages.tokenized.run import EmptyTokenizedError, run
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.version import CODE_LIBRARIES
@@ -28,8 +29,9 @@ def tokenized_asset(project_settings: TokenizeSettings) -> dg.AssetsDefinition:
         kinds={"huggingface", "arrow"},
         code_version=stage_code_version(STAGE_MODULE, project_settings, libraries=CODE_LIBRARIES),
         deps=["splits", "base_model"],
-        description="Both splits as `input_ids`, `labels` (-100 on masked prompt tokens) and, packed, `position_ids`; "
-        "EOS-terminated. Rebuilt only when the split, the tokenizer or this config changed.",
+        description="Both splits as `input_ids`, `labels` (-100 outside the learned assistant turns) and, packed, "
+        "`position_ids`; supervised and chat records through the chat template (saved with the tokenizer in "
+        "`tokenized/tokenizer/`), texts closed by EOS. Rebuilt only when the split, the tokenizer or this config changed.",
     )
     def tokenized(
         context: dg.AssetExecutionContext, config: tokenized_config, data_dir: DataDirResource
@@ -38,7 +40,7 @@ def tokenized_asset(project_settings: TokenizeSettings) -> dg.AssetsDefinition:
         try:
             with data_dir.writing(context, "tokenized") as layout:
                 result = run(layout, settings, log=context.log.info)
-        except EmptyTokenizedError as error:
+        except (EmptyTokenizedError, ChatTemplateError) as error:
             raise dg.Failure(str(error), allow_retries=False) from error
         stats = result.stats
         return dg.MaterializeResult(
@@ -51,6 +53,10 @@ def tokenized_asset(project_settings: TokenizeSettings) -> dg.AssetsDefinition:
                 "records_encoded": dg.MetadataValue.int(result.records_encoded),
                 "encodings_from_cache": dg.MetadataValue.int(result.encodings_from_cache),
                 "packing": dg.MetadataValue.bool(settings.packing),
+                "chat_template": dg.MetadataValue.md(
+                    f"{result.chat_template.name}:\n\n```jinja\n{result.chat_template.jinja}\n```"
+                ),
+                "learn": dg.MetadataValue.text(settings.learned),
                 "rows": dg.MetadataValue.int(result.rows),
                 "pad_fraction": dg.MetadataValue.float(stats["train"]["pad_fraction"] if "train" in stats else 0.0),
                 "token_stats": dg.MetadataValue.md(token_stats_markdown(stats)),

@@ -7,13 +7,15 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import datasets
+
 from llm_pipeline.stages.base_model.reference import model_version, write_model_ref
 from llm_pipeline.stages.base_model.settings import BaseModelSettings
 from llm_pipeline.stages.base_model.weights import BaseModelError, check_local_model
 from llm_pipeline.stages.splits.assign import TRAIN
 from llm_pipeline.storage.fingerprint import WEIGHTS_DIGEST_CACHE
 from llm_pipeline.storage.layout import DataLayout
-from llm_pipeline.storage.stage_output import iter_records, load_records
+from llm_pipeline.storage.stage_output import load_records
 
 TINY_DIR = "base"
 """The folder under models/ that holds the locally built tiny model."""
@@ -60,7 +62,7 @@ def run(
         from llm_pipeline.stages.base_model.tiny import build_tiny_base_model
 
         train = load_records(layout.stage("splits") / TRAIN)
-        texts = [record.content for record in iter_records(train)]
+        texts = list(training_texts(train))
         target = layout.models / TINY_DIR
         log(f"building a tiny Llama and a BPE tokenizer from {len(texts)} training records")
         build_tiny_base_model(
@@ -88,6 +90,24 @@ def run(
         hidden_size=getattr(model_config, "hidden_size", None),
         layers=getattr(model_config, "num_hidden_layers", None),
     )
+
+
+def training_texts(split: datasets.Dataset, batch_size: int = 1000) -> Iterator[str]:
+    """What the tiny tokenizer learns from, one string per record: a text, an input and its output,
+    or the contents of a conversation's turns (the role markers are the template's tokens)."""
+    for batch in split.iter(batch_size=batch_size):
+        n = len(batch["id"])
+        texts, inputs, outputs, conversations = (batch.get(name) or [None] * n for name in _CONTENT_COLUMNS)
+        for text, input, output, messages in zip(texts, inputs, outputs, conversations, strict=True):
+            if messages is not None:
+                yield "\n".join(turn["content"] for turn in messages)
+            elif text is not None:
+                yield text
+            else:
+                yield f"{input}\n{output}"
+
+
+_CONTENT_COLUMNS = ("text", "input", "output", "messages")
 
 
 @contextlib.contextmanager

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from llm_pipeline.stages.tokenized.chat_template import IM_END, IM_START
 from llm_pipeline.storage.atomic import atomic_dir
 
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+CHAT_TOKENS = [IM_START, IM_END]
+"""ChatML's turn markers, so that `chat_template: auto` renders conversations as ChatML (see the
+tokenized stage's chat_template). EOS stays `</s>`, the end of a text; `<|im_end|>` ends a turn,
+and generation stops at either (`generation_config.eos_token_id`)."""
 
 
 def build_tiny_base_model(
@@ -37,7 +42,7 @@ def build_tiny_base_model(
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out_dir = Path(out_dir)
-    special = list(SPECIAL_TOKENS.values())
+    special = [*SPECIAL_TOKENS.values(), *CHAT_TOKENS]
 
     bpe = Tokenizer(models.BPE(unk_token=SPECIAL_TOKENS["unk_token"]))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -50,7 +55,7 @@ def build_tiny_base_model(
         show_progress=False,
     )
     bpe.train_from_iterator((text for text in texts if text), trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, **SPECIAL_TOKENS)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, extra_special_tokens=CHAT_TOKENS, **SPECIAL_TOKENS)
     tokenizer.model_max_length = max_position_embeddings
 
     config = LlamaConfig(
@@ -73,6 +78,8 @@ def build_tiny_base_model(
     finally:
         torch.random.set_rng_state(generator_state)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    # A reply rendered through the chat template ends with <|im_end|>, a text with EOS: stop at either.
+    model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(IM_END)]
 
     with atomic_dir(out_dir) as staging:
         model.save_pretrained(staging)

@@ -3,23 +3,26 @@
 Both models see the same tokenized validation rows, and the loss of each is the exact per-token
 mean (summed over the learned tokens, divided once: `scoring.token_loss`), so the two numbers
 compare and do not move with the batch size. Both answer the same prompts by greedy decoding:
-a few validation prompts with their reference answers, and any configured ones, written through
-the prompt template training used. One model is in memory at a time. The report and the
-generations are written to `evaluation/` whole or not at all.
+a few validation prompts with their reference answers, any configured ones, and the prompts of
+the user's eval file, scored against its expected answers (exact match, token F1); every prompt
+is written through the tuned model's chat template (`prompting`). One model is in memory at a time. The report
+and the generations are written to `evaluation/` whole or not at all.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
+from llm_pipeline.stages.evaluation.answer_scores import AnswerScores, score_answers
+from llm_pipeline.stages.evaluation.eval_file import EvalFile, read_eval_file
+from llm_pipeline.stages.evaluation.prompting import Prompt, record_prompt, user_prompt
 from llm_pipeline.stages.evaluation.scoring import TokenLoss, greedy_answers, token_loss
 from llm_pipeline.stages.evaluation.settings import EvaluationSettings
 from llm_pipeline.stages.splits.assign import VALIDATION
-from llm_pipeline.stages.tokenized.run import recorded_settings
 from llm_pipeline.storage.atomic import atomic_dir
 from llm_pipeline.storage.fingerprint import weights_digest
 from llm_pipeline.storage.layout import DataLayout
@@ -37,7 +40,6 @@ GENERATIONS_FILE = "generations.jsonl"
 PROMOTION_FILE = "promotion.json"
 """In models/promoted/: the evaluation report the promotion rests on."""
 # An unsupervised validation text is cut into a prompt and the text that follows it.
-PROMPT_WORDS, REFERENCE_WORDS = 12, 40
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class EvaluationResult:
     promoted: TokenLoss | None = None  # the promoted model on the same rows, when its tokenizer is the same
     promoted_skipped: str = ""  # why the promoted model was not scored, when one exists
     tuned_weights: str = ""  # digest of the scored model's weight files
+    eval_file: EvalFile | None = None  # the user's eval file, when one is configured
+    answer_scores: AnswerScores | None = None  # its items, answered by both models and scored
+    data_versions: Mapping[str, str] = field(default_factory=dict)  # of the inputs evaluated
 
     @property
     def improvement(self) -> float:
@@ -68,8 +73,12 @@ class EvaluationResult:
 
 
 def run(
-    layout: DataLayout, settings: EvaluationSettings | None = None, log: Callable[[str], None] = lambda message: None
+    layout: DataLayout,
+    settings: EvaluationSettings | None = None,
+    log: Callable[[str], None] = lambda message: None,
+    data_versions: Mapping[str, str] | None = None,
 ) -> EvaluationResult:
+    """`data_versions`: of the inputs (splits, tokenized, merged_model), recorded in the report."""
     import datasets
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -84,7 +93,14 @@ def run(
     rows = datasets.load_from_disk(str(layout.stage("tokenized")))[VALIDATION]
     if settings.max_rows:
         rows = rows.select(range(min(settings.max_rows, len(rows))))
-    prompts = prompts_to_answer(layout, settings)
+    prompts = prompts_to_answer(layout, settings, tokenizer)
+    # Read before any model is loaded: a bad setting fails in a second, not after the loss.
+    eval_file = read_eval_file(layout, settings.eval_file) if settings.eval_file else None
+    asked = [prompt.ids for prompt in prompts]
+    asked += [user_prompt(tokenizer, item.prompt).ids for item in (eval_file.items if eval_file else [])]
+    if eval_file:
+        bad = "".join(f"; line {b.line}: {b.reason}" for b in eval_file.bad_lines)
+        log(f"eval file {eval_file.path}: {len(eval_file.items)} items, {len(eval_file.bad_lines)} bad lines{bad}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
     promoted_dir = layout.models / PROMOTED_DIR
@@ -106,14 +122,21 @@ def run(
         model = AutoModelForCausalLM.from_pretrained(name, dtype="auto", trust_remote_code=trust).to(device)
         loss = token_loss(model, rows, pad_id, settings.batch_size)
         log(f"{role} model {name}: per-token validation loss {loss.mean:.4f} over {loss.tokens:,} tokens")
-        answers = [] if role == "promoted" else [prompt for prompt, _ in prompts]
-        scored[role] = (loss, greedy_answers(model, tokenizer, answers, settings.max_new_tokens))
+        scored[role] = (
+            loss,
+            [] if role == "promoted" else greedy_answers(model, tokenizer, asked, settings.max_new_tokens),
+        )
         del model  # one model in memory at a time
 
+    # The answers to `prompts` first, then the eval file's.
+    (base_answers, base_eval), (tuned_answers, tuned_eval) = (
+        (scored[role][1][: len(prompts)], scored[role][1][len(prompts) :]) for role in ("base", "tuned")
+    )
     generations = [
-        Generation(prompt, reference, base, tuned)
-        for (prompt, reference), base, tuned in zip(prompts, scored["base"][1], scored["tuned"][1], strict=True)
+        Generation(prompt.shown, prompt.reference, base, tuned)
+        for prompt, base, tuned in zip(prompts, base_answers, tuned_answers, strict=True)
     ]
+    answer_scores = score_answers(eval_file.items, base_eval, tuned_eval) if eval_file else None
     result = EvaluationResult(
         layout.stage(STAGE),
         base_name,
@@ -125,6 +148,9 @@ def run(
         promoted=scored["promoted"][0] if "promoted" in scored else None,
         promoted_skipped=promoted_skipped,
         tuned_weights=tuned_weights,
+        eval_file=eval_file,
+        answer_scores=answer_scores,
+        data_versions=dict(data_versions or {}),
     )
     with atomic_dir(result.output) as staging:
         report = {**report_of(result), "min_improvement": settings.min_improvement}
@@ -134,24 +160,16 @@ def run(
     return result
 
 
-def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings) -> list[tuple[str, str]]:
-    """(prompt as the model sees it, reference answer) for the first validation records and the
-    configured prompts, through the prompt template the tokenized stage used."""
-    template = recorded_settings(layout).prompt_template
+def prompts_to_answer(layout: DataLayout, settings: EvaluationSettings, tokenizer) -> list[Prompt]:
+    """The first validation records as prompts with their references, then the configured prompts,
+    written through the tuned model's chat template (`prompting`)."""
     prompts = []
     if settings.validation_prompts:
-        records = iter_records(load_records(layout.stage("splits") / VALIDATION))
-        for record in records:
+        for record in iter_records(load_records(layout.stage("splits") / VALIDATION)):
             if len(prompts) == settings.validation_prompts:
                 break
-            if record.is_supervised:
-                prompts.append((template.format(input=record.input), record.output))
-            else:
-                words = record.text.split()
-                cut = min(PROMPT_WORDS, max(1, len(words) // 2))
-                prompts.append((" ".join(words[:cut]), " ".join(words[cut : cut + REFERENCE_WORDS])))
-    prompts += [(template.format(input=prompt), "") for prompt in settings.prompts]
-    return prompts
+            prompts.append(record_prompt(tokenizer, record))
+    return prompts + [user_prompt(tokenizer, prompt) for prompt in settings.prompts]
 
 
 def promoted_weights(promoted_dir: Path) -> str:
@@ -185,4 +203,32 @@ def report_of(result: EvaluationResult) -> dict:
         "tuned_weights": result.tuned_weights,  # what promotion checks it copies
         "promoted_loss": result.promoted.mean if result.promoted else None,
         "promoted_skipped": result.promoted_skipped,
+        "data_versions": dict(result.data_versions),
+        "eval_file": eval_file_report(result.eval_file, result.answer_scores),
+    }
+
+
+def eval_file_report(eval_file: EvalFile | None, scores: AnswerScores | None) -> dict | None:
+    """The eval file's version, its bad lines, the means and deltas, and every item's answers and scores."""
+    if eval_file is None or scores is None:
+        return None
+    return {
+        "name": eval_file.name,
+        "path": str(eval_file.path),
+        "sha256": eval_file.sha256,
+        "items": len(scores.answers),
+        "bad_lines": [asdict(bad) for bad in eval_file.bad_lines],
+        **scores.summary(),
+        "answers": [
+            {
+                "line": answer.line,
+                "prompt": answer.prompt,
+                "expected": answer.expected,
+                "base": answer.base,
+                "tuned": answer.tuned,
+                "base_score": asdict(answer.base_score),
+                "tuned_score": asdict(answer.tuned_score),
+            }
+            for answer in scores.answers
+        ],
     }

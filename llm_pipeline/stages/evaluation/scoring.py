@@ -46,21 +46,22 @@ def token_loss(model, rows, pad_token_id: int, batch_size: int) -> TokenLoss:
     return TokenLoss(summed, tokens)
 
 
-def greedy_answers(model, tokenizer, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-    """Each prompt's continuation by greedy decoding, without the prompt."""
+def greedy_answers(model, tokenizer, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> list[str]:
+    """Each prompt's (token ids') continuation by greedy decoding, without the prompt."""
     import torch
 
     device = next(model.parameters()).device
     answers = []
     model.eval()
     with torch.no_grad():
-        for prompt in prompts:
-            encoded = tokenizer(prompt, return_tensors="pt").to(device)
+        for ids in prompts:
+            prompt = torch.tensor([list(ids)], device=device)
             generated = model.generate(
-                **encoded,
+                input_ids=prompt,
+                attention_mask=torch.ones_like(prompt),
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
             )
-            answers.append(tokenizer.decode(generated[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True))
+            answers.append(tokenizer.decode(generated[0, prompt.shape[1] :], skip_special_tokens=True))
     return answers

@@ -16,6 +16,12 @@ class EvaluationSettings:
         "Prompts to answer besides the validation ones, written as a user would; supervised prompts go "
         "through the tokenized stage's prompt template, as in training.",
     )
+    eval_file: str = setting(
+        "",
+        'Your own test set: a JSON Lines file, relative to the data directory, of {"prompt": ..., "answer": ...} '
+        "(or question/input and expected/reference/output); base and tuned model answer each prompt greedily, "
+        "scored by exact match and token F1. Empty: none.",
+    )
     validation_prompts: int = setting(3, "How many validation records also get their answers generated.")
     max_new_tokens: int = setting(32, "Tokens generated per answer (greedy decoding).")
     batch_size: int = setting(8, "Validation rows per forward pass when the loss is computed.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from llm_pipeline.stages.filtered.dedup import (
 )
 from llm_pipeline.stages.filtered.filters import REGISTRY, build_chain
 from llm_pipeline.stages.filtered.filters.base import Drop
-from llm_pipeline.stages.filtered.pii import TEXT_FIELDS, redacted
+from llm_pipeline.stages.filtered.pii import redacted_fields
 from llm_pipeline.stages.filtered.settings import FilterSettings
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import settings_fingerprint
@@ -30,7 +30,7 @@ class Analysis:
     """What the filters find in one record on its own: a function of its content and the
     settings alone, so it can be cached by record id (see `analysis_cache`)."""
 
-    redacted: dict[str, str]  # the text fields redaction changed, with their new values
+    redacted: dict[str, object]  # the fields redaction changed (texts, a conversation's turns), with their new values
     redactions: dict[str, int]  # placeholders written, by kind
     drop: Drop | None  # the first content filter that objects
     signatures: Signatures  # MinHash signatures for near-dedup (None when dropped or not asked)
@@ -47,17 +47,12 @@ class Analyser:
 
     def __call__(self, record: Record) -> Analysis:
         counts: Counter = Counter()
-        redacted_fields = {}
-        if self.settings.redact_pii:
-            changed = redacted(record, counts)
-            redacted_fields = {
-                name: getattr(changed, name) for name in TEXT_FIELDS if getattr(changed, name) != getattr(record, name)
-            }
-            record = changed
+        changed = redacted_fields(record, counts) if self.settings.redact_pii else {}
+        record = replace(record, **changed)
         drop = next((verdict for check in self._filters if (verdict := check(record))), None)
         signatures = self._hasher.signatures(record) if drop is None and self._hasher else Signatures(None, None)
         exact_key = bytes.fromhex(normalized_key(record)) if drop is None and self.settings.dedup_exact else None
-        return Analysis(redacted_fields, dict(counts), drop, signatures, exact_key)
+        return Analysis(changed, dict(counts), drop, signatures, exact_key)
 
 
 # The libraries whose version can change an analysis: the signatures' and those a filter module
@@ -73,7 +68,7 @@ ANALYSIS_LIBRARIES = (
 ANALYSIS_SCHEMA = pa.schema(
     [
         (KEY, pa.string()),
-        ("redacted", pa.string()),  # JSON {field: value}
+        ("redacted", pa.string()),  # JSON {field: value}; `messages`: its list of turns
         ("redactions", pa.string()),  # JSON {kind: count}
         ("drop_reason", pa.string()),
         ("drop_detail", pa.string()),

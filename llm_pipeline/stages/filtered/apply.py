@@ -1,8 +1,8 @@
 """The filter chain over a stream of records: a decision for each, the duplicate search last.
 
 Each filter returns None to keep a record, or a `Drop` with the reason and a detail. Content
-filters read the response side only: a prompt may ask "Are you trained by OpenAI?" and still
-have a clean answer worth keeping.
+filters read the response side only (a conversation's assistant turns): a prompt may ask "Are
+you trained by OpenAI?" and still have a clean answer worth keeping.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llm_pipeline.records import Record
+from llm_pipeline.records import CHAT_TAG, Record
 from llm_pipeline.setting import setting
 from llm_pipeline.text import normalize, shingles
 
@@ -38,10 +38,16 @@ class Match:
 def normalized_key(record: Record) -> str:
     """Hash of the record's content with case and whitespace folded.
 
-    Two records that differ only in spacing or capitalisation teach the model the same thing.
+    Two records that differ only in spacing or capitalisation teach the model the same thing. A
+    conversation's key holds each turn's role beside its content, after a tag: normalizing folds
+    the separators (control characters are whitespace), so no text or pair can take it.
     """
-    parts = (record.text,) if record.text is not None else (record.input, record.output)
-    folded = "\x1f".join(normalize(part or "") for part in parts)
+    if record.is_chat:
+        turns = (f"{turn['role']}\x1e{normalize(turn['content'])}" for turn in record.messages)  # type: ignore[union-attr]
+        folded = "\x1f".join((CHAT_TAG, *turns))
+    else:
+        parts = (record.text,) if record.text is not None else (record.input, record.output)
+        folded = "\x1f".join(normalize(part or "") for part in parts)
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
@@ -100,9 +106,17 @@ class MinHasher:
         return minhash.hashvalues.astype(np.uint32)  # values are below 2**32: half the bytes to cache
 
     def signatures(self, record: Record) -> Signatures:
-        """Response and prompt signatures; both None when a side has no shingles (exact check only)."""
-        response = self.signature(record.response)
-        prompt = self.signature(record.prompt) if record.is_supervised else None
+        """Response and prompt signatures; both None when a side has no shingles (exact check only).
+
+        A conversation's sides are all its assistant turns and all its user turns (the system
+        turn, often one text for a whole dataset, would make different conversations alike).
+        """
+        if record.is_chat:
+            response = self.signature("\n\n".join(record.responses))
+            prompt = self.signature("\n\n".join(record.turns("user")))
+        else:
+            response = self.signature(record.response)
+            prompt = self.signature(record.prompt) if record.is_supervised else None
         if response is None or (record.is_supervised and prompt is None):
             return Signatures(None, None)
         return Signatures(response, prompt)
@@ -119,7 +133,8 @@ class NearDeduplicator:
 
     A supervised record is a near-duplicate of a kept one when its response and its prompt each
     reach the Jaccard threshold: two different tasks over one long passage, or one short answer
-    ("Yes.") to two different questions, are different training examples.
+    ("Yes.") to two different questions, are different training examples. Texts, pairs and
+    conversations are compared only with their own kind, as exact duplicates are.
     """
 
     def __init__(self, settings: NearDuplicateSettings) -> None:
@@ -131,9 +146,10 @@ class NearDeduplicator:
         # the threshold itself, LSH would propose only 40% of the pairs that sit exactly at 0.8;
         # banded 0.2 lower, 99% (and datasketch cannot band above 0.9 at all).
         self._index = BandIndex(settings.num_perm, min(0.9, max(0.1, settings.threshold - 0.2)))
-        # Per kept record: its match description, its response and prompt signatures (num_perm
-        # uint32 each: 1 KB a record at 128 permutations, plus the index's band keys).
-        self._kept: list[tuple[Match, np.ndarray, np.ndarray | None]] = []
+        # Per kept record: its match description, whether it is a conversation, its response and
+        # prompt signatures (num_perm uint32 each: 1 KB a record at 128 permutations, plus the
+        # index's band keys).
+        self._kept: list[tuple[Match, bool, np.ndarray, np.ndarray | None]] = []
 
     def original_of(self, record: Record, signatures: Signatures | None = None) -> Match | None:
         """The earlier kept record this one nearly duplicates, or None (and it joins the index).
@@ -147,8 +163,8 @@ class NearDeduplicator:
         best: Match | None = None
         band_keys = self._index.band_keys(response)
         for key in self._index.candidates(response, band_keys):  # ascending: the earliest kept record wins a tie
-            kept, kept_response, kept_prompt = self._kept[key]
-            if (prompt is None) != (kept_prompt is None):  # a text and a prompt/response pair differ in kind
+            kept, kept_chat, kept_response, kept_prompt = self._kept[key]
+            if (prompt is None) != (kept_prompt is None) or record.is_chat != kept_chat:  # of another kind
                 continue
             similarity = _agreement(response, kept_response)
             if prompt is not None:
@@ -157,7 +173,7 @@ class NearDeduplicator:
                 best = Match(kept.kept_id, kept.kept_source, similarity)
         if best is None:
             self._index.insert(len(self._kept), response, band_keys)
-            self._kept.append((Match(record.id, record.source), response, prompt))
+            self._kept.append((Match(record.id, record.source), record.is_chat, response, prompt))
         return best
 
 

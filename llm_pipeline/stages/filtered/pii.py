@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from dataclasses import replace
 
 from llm_pipeline.records import Record
 
@@ -68,9 +67,16 @@ def redact(text: str, counts: Counter | None = None) -> str:
 TEXT_FIELDS = ("text", "input", "output")
 
 
-def redacted(record: Record, counts: Counter) -> Record:
-    """The record with personal data replaced by placeholders in every text field."""
-    return replace(
-        record,
-        **{name: redact(value, counts) for name in ("text", "input", "output") if (value := getattr(record, name))},
-    )
+def redacted_fields(record: Record, counts: Counter) -> dict[str, object]:
+    """The fields redaction changes, with their new values: text fields, and a conversation's
+    turns (every turn's content redacted, roles and order kept)."""
+    changed: dict[str, object] = {}
+    for name in TEXT_FIELDS:
+        value = getattr(record, name)
+        if value and (new := redact(value, counts)) != value:
+            changed[name] = new
+    if record.messages:
+        turns = [{"role": turn["role"], "content": redact(turn["content"], counts)} for turn in record.messages]
+        if any(new["content"] != old["content"] for new, old in zip(turns, record.messages, strict=True)):
+            changed["messages"] = turns
+    return changed

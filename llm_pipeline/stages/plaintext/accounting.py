@@ -127,7 +127,8 @@ def account(
             continue
         if source == name:
             whole[name] += 1
-        elif formats[name] == "sql":  # a statement holds the rows its source names, maybe none
+        elif formats[name] == "sql" and source.startswith(f"{name} statement "):
+            # A rejected statement holds the rows its source names, maybe none (a CREATE, a refused COPY TO).
             items[name] += int(held.group(1)) if (held := ROWS_HELD.search(source)) else 0
         else:
             items[name] += 1

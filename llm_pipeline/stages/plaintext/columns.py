@@ -1,8 +1,10 @@
-"""Which fields of a row (CSV columns, SQL columns, JSON keys) become `text` or `input`/`output`.
+"""Which fields of a row (CSV columns, SQL columns, JSON keys) become `text`, `input`/`output`
+or, for a row holding a list of turns, `messages` (see `chat`).
 
 A user names the fields in config; without config a mapping is inferred from common field
 names, falling back to the longest free-text field, and the asset's metadata reports what
-was chosen so the guess is never silent.
+was chosen so the guess is never silent. A row with a conversation under a chat key is read as
+one whatever the configured fields (`chat.conversation_keys: []` turns that off).
 
 A value becomes text as written: strings as they are, numbers as the file spells them (JSON
 numbers arrive as `strict_json.JSONNumber` tokens), booleans as `true`/`false` (JSON's and SQL's
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from llm_pipeline.records import Record
 from llm_pipeline.setting import setting
+from llm_pipeline.stages.plaintext.chat import ChatMapping, ChatSettings
 
 # Names checked in order; the first present wins.
 INPUT_NAMES = ("instruction", "prompt", "question", "query", "input", "user", "human")
@@ -81,6 +84,14 @@ def _as_text(value: object) -> str:
     if isinstance(value, bool):  # before str(): Python would write True
         return "true" if value else "false"
     return str(value)
+
+
+def mapping_for(
+    samples: Sequence[Mapping[str, object]], configured: ColumnMapping | None, chat: ChatSettings | None = None
+) -> ColumnMapping | ChatMapping | None:
+    """The mapping of rows like `samples`: a conversation's when they hold one under a chat key,
+    else the configured column mapping, else one inferred."""
+    return (chat.mapping_for(samples) if chat else None) or configured or infer_mapping(samples)
 
 
 def infer_mapping(samples: Sequence[Mapping[str, object]]) -> ColumnMapping | None:

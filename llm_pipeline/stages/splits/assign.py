@@ -1,8 +1,8 @@
 """Train / validation assignment from a hash of the normalized prompt.
 
 A record's side depends only on its own prompt (and the salt), so adding data never moves an
-old record, and records sharing a prompt (several answers to one instruction) land together:
-no prompt leaks from train into validation.
+old record, and records sharing a prompt (several answers to one instruction, conversations
+opening with one user turn) land together: no prompt leaks from train into validation.
 """
 
 from __future__ import annotations

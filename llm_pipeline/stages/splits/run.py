@@ -72,7 +72,8 @@ def run(
 
 
 def write_jsonl(dataset: datasets.Dataset, path: Path) -> None:
-    """One JSON object per record, without the null fields, as other fine-tuning tools expect."""
+    """One JSON object per record, without the null fields, as other fine-tuning tools expect
+    (a conversation as OpenAI's `{"messages": [{"role", "content"}, ...]}`)."""
     with path.open("w", encoding="utf-8") as handle:
         for batch in dataset.iter(batch_size=1000):  # batches: row by row, datasets formats each row anew
             for values in zip(*batch.values(), strict=False):

@@ -1,8 +1,10 @@
-"""Splits + tokenizer -> masked, EOS-terminated token ids, packed into rows: the tokenized stage's work.
+"""Splits + tokenizer -> masked token ids, packed into rows: the tokenized stage's work.
 
 `run` is the stage: it keeps the saved output when the split data, the tokenizer and the settings
 are those that made it (its data version), and otherwise tokenizes with `tokenize_splits`,
 reading unchanged records' encodings from the encoding cache, and quarantines dropped records.
+The tokenizer it used is saved beside the rows (`TOKENIZER_DIR`) with the chat template set: the
+trainer loads that one, so every checkpoint and the merged model carry the template.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from llm_pipeline.progress import count_progress_line
 from llm_pipeline.records import Rejection
 from llm_pipeline.stages.base_model.reference import model_ref_trusts_code, read_model_ref
+from llm_pipeline.stages.tokenized.chat_template import ChatTemplate, save_tokenizer
 from llm_pipeline.stages.tokenized.encode import (
     DROP_COLUMN,
     ENCODED_FEATURES,
@@ -37,21 +40,21 @@ from llm_pipeline.stages.tokenized.encode import (
 from llm_pipeline.stages.tokenized.pack import PACKED_FEATURES, pack
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.stages.tokenized.stats import SplitStats, count_tokens, split_stats
-from llm_pipeline.stages.tokenized.version import tokenized_data_version
+from llm_pipeline.stages.tokenized.version import chat_template_of, tokenized_data_version
 from llm_pipeline.storage.atomic import atomic_dir
 from llm_pipeline.storage.fingerprint import plain, saved_dataset_digest
 from llm_pipeline.storage.layout import DataLayout
 from llm_pipeline.storage.row_cache import KEY, TableCache
 from llm_pipeline.storage.stage_output import save_rejections
-from llm_pipeline.token_rows import CONTENT_DIGEST_FILE, DATA_VERSION_FILE, TOKENIZED_COLUMNS
+from llm_pipeline.token_rows import CONTENT_DIGEST_FILE, DATA_VERSION_FILE, TOKENIZED_COLUMNS, TOKENIZER_DIR
 
 STAGE = "tokenized"
 UPSTREAM = "splits"
 
 REPORT_FILE = "tokenize_report.json"
+"""Written beside the rows: `TokenizeReport.to_dict()`."""
 SETTINGS_FILE = "tokenize_settings.json"
 """The settings the output was built with (the prompt template, say), for the stages that follow."""
-"""Written beside it: `TokenizeReport.to_dict()`."""
 
 # A split is encoded in chunks, a progress line after each. After the first (FIRST_CHUNK_RECORDS
 # per worker, before any pace is known) a chunk holds at least 1/PROGRESS_LINES_PER_SPLIT of the
@@ -95,7 +98,8 @@ def tokenize_splits(
 
     Output columns: `PACKED_COLUMNS` with packing, `TOKENIZED_COLUMNS` without. Records over a
     limit under the `drop` policy, and records left with no label that the loss can use, are
-    removed and listed in `report.dropped`. With a `cache` (from `encoding_cache`), records
+    removed and listed in `report.dropped`, and so are records the chat template cannot render
+    (a template that fails on its own check raises ChatTemplateError). With a `cache` (from `encoding_cache`), records
     encoded by an earlier run with the same tokenizer and settings are not encoded again.
     `log` gets progress lines while a split is encoded (records done of the split, the pace, ETA).
     """
@@ -105,7 +109,7 @@ def tokenize_splits(
     if tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer has no EOS token; set tokenizer.eos_token before tokenizing")
 
-    encode = BatchEncoder(tokenizer, settings, cache)
+    encode = BatchEncoder(tokenizer, settings, chat_template_of(tokenizer, settings), cache)
     features = PACKED_FEATURES if settings.packing else ROW_FEATURES
     all_encoded: list[datasets.Dataset] = []
     tokenized_splits: dict[str, datasets.Dataset] = {}
@@ -197,6 +201,7 @@ class TokenizedResult:
     records_encoded: int  # records tokenized this run
     encodings_from_cache: int  # records whose encoding an earlier run had kept
     report: dict  # `TokenizeReport.to_dict()` of the run that made the output
+    chat_template: ChatTemplate  # what rendered the supervised and chat records, saved with the tokenizer
 
     @property
     def stats(self) -> dict[str, dict]:
@@ -234,13 +239,15 @@ def run(
     tokenizer = AutoTokenizer.from_pretrained(
         read_model_ref(layout.models), trust_remote_code=model_ref_trusts_code(layout.models)
     )
+    template = chat_template_of(tokenizer, settings)
     version = tokenized_data_version(splits_path, tokenizer, settings)
     stamp = target / DATA_VERSION_FILE
     if stamp.is_file() and stamp.read_text().strip() == version and (target / REPORT_FILE).is_file():
         log(f"split, tokenizer and config unchanged (version {version[:12]}): keeping {target}")
         if not (target / SETTINGS_FILE).is_file():  # an output from before the file was written: same settings
             (target / SETTINGS_FILE).write_text(json.dumps(plain(settings), indent=2) + "\n")
-        result = TokenizedResult(target, version, True, 0, 0, json.loads((target / REPORT_FILE).read_text()))
+        report = json.loads((target / REPORT_FILE).read_text())
+        result = TokenizedResult(target, version, True, 0, 0, report, template)
     else:
         source = datasets.load_from_disk(str(splits_path))
         cache = encoding_cache(layout.cache(STAGE), tokenizer, settings)
@@ -253,22 +260,24 @@ def run(
             (staging / CONTENT_DIGEST_FILE).write_text(saved_dataset_digest(staging) + "\n")
             (staging / REPORT_FILE).write_text(report_text)
             (staging / SETTINGS_FILE).write_text(json.dumps(plain(settings), indent=2) + "\n")
+            save_tokenizer(tokenizer, template, staging / TOKENIZER_DIR)
             (staging / DATA_VERSION_FILE).write_text(version + "\n")
         save_rejections([_rejection(item) for item in tokenize_report.dropped], layout.rejected(STAGE))
         # The report as a later run reads it back from REPORT_FILE: same result, rebuilt or reused.
-        result = TokenizedResult(target, version, False, cache.misses, cache.hits, json.loads(report_text))
+        result = TokenizedResult(target, version, False, cache.misses, cache.hits, json.loads(report_text), template)
     log(f"tokenized {result.kept} records into {result.rows} rows; dropped {result.records_in - result.kept}")
     return result
 
 
 def recorded_settings(layout: DataLayout) -> TokenizeSettings:
-    """The settings the tokenized output was built with (what training saw: the prompt template),
-    or the defaults for an output written before they were recorded."""
+    """The settings the tokenized output was built with (what training saw: the prompt template, the
+    chat template setting, `learn`), or the defaults for an output written before they were recorded."""
     path = layout.stage(STAGE) / SETTINGS_FILE
     if not path.is_file():
         return TokenizeSettings()
     values = json.loads(path.read_text(encoding="utf-8"))
-    return TokenizeSettings(prompt_template=values.get("prompt_template", TokenizeSettings().prompt_template))
+    known = {name: value for name, value in values.items() if name in TokenizeSettings.__dataclass_fields__}
+    return TokenizeSettings(**known)
 
 
 class EmptyTokenizedError(ValueError):

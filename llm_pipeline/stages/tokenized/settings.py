@@ -12,6 +12,8 @@ DEFAULT_PROMPT_TEMPLATE = "### Instruction:\n{input}\n\n### Response:\n"
 
 Overlength = Literal["truncate", "drop"]
 OVERLENGTH_POLICIES: tuple[str, ...] = typing.get_args(Overlength)
+Learn = Literal["assistant_turns", "last_assistant_turn", "everything"]
+LEARN_OPTIONS: tuple[str, ...] = typing.get_args(Learn)
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,25 @@ class TokenizeSettings:
         "Tokens per row. Packed: rows hold up to this many tokens of several records. Unpacked: longer "
         "records are truncated or dropped (see `overlength`), and counted.",
     )
-    train_on_source: bool = setting(False, "Also compute the loss on the prompt of supervised records.")
+    chat_template: str = setting(
+        "auto",
+        "How supervised and chat records are rendered (saved with the tokenizer of every checkpoint and of the "
+        "merged model): `auto` (the base tokenizer's own template; else `chatml` when it has the <|im_start|> "
+        "and <|im_end|> tokens; else `instruction`) | `chatml` | `instruction` (the `prompt_template` layout, "
+        "assistant turns closed by EOS) | a Jinja chat template of your own (it must render and be prefix-stable).",
+    )
+    system_prompt: str = setting(
+        "", "A system turn for every supervised and chat record that has none (written into the saved template)."
+    )
+    learn: Learn = setting(
+        "assistant_turns",
+        "Which tokens of a supervised or chat record enter the loss: `assistant_turns` (every assistant turn with "
+        "its end-of-turn marker) | `last_assistant_turn` | `everything` (prompts and template too).",
+    )
+    train_on_source: bool = setting(False, "The same as `learn: everything` (kept for existing project files).")
     prompt_template: str = setting(
         DEFAULT_PROMPT_TEMPLATE,
-        "How a supervised record's input is shown to the model; `{input}` is replaced by the prompt.",
+        "The user turn of the `instruction` chat template; `{input}` is replaced by the prompt.",
     )
     num_proc: int = setting(1, "Worker processes for tokenization (datasets.map num_proc).")
     packing: bool = setting(
@@ -57,3 +74,14 @@ class TokenizeSettings:
             raise ValueError("source_max_len and target_max_len must be >= 0 (0 = no limit)")
         if self.overlength not in OVERLENGTH_POLICIES:
             raise ValueError(f"overlength must be one of {', '.join(OVERLENGTH_POLICIES)}; got {self.overlength!r}")
+        if self.learn not in LEARN_OPTIONS:
+            raise ValueError(f"learn must be one of {', '.join(LEARN_OPTIONS)}; got {self.learn!r}")
+        if self.train_on_source and self.learn == "last_assistant_turn":
+            raise ValueError("train_on_source means learn: everything; it contradicts learn: last_assistant_turn")
+        if not self.chat_template.strip():
+            raise ValueError("chat_template must be auto, chatml, instruction or a Jinja template; got an empty one")
+
+    @property
+    def learned(self) -> str:
+        """The `learn` option in force: `train_on_source` is `learn: everything`."""
+        return "everything" if self.train_on_source else self.learn

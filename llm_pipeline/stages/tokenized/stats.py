@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import datasets
 import numpy as np
 
+from llm_pipeline.stages.tokenized.chat_template import REASON_NOT_PREFIX_STABLE, REASON_TEMPLATE_FAILED
 from llm_pipeline.stages.tokenized.encode import (
+    REASON_NO_TURN_FITS,
     REASON_PROMPT_TOO_LONG,
     REASON_RECORD_TOO_LONG,
     REASON_RESPONSE_TOO_LONG,
@@ -38,6 +40,8 @@ class SplitStats:
     p95_tokens: float
     length_histogram: list[tuple[str, int]] = field(default_factory=list)
     """(bucket, records): power-of-two buckets of record length up to `max_length`, then "> max_length"."""
+    dropped_template: int = 0
+    """Records the chat template could not render, or not prefix-stably (chat_template.py)."""
 
 
 def length_histogram(lengths: np.ndarray, max_length: int) -> list[tuple[str, int]]:
@@ -73,12 +77,26 @@ def split_stats(
     max_length: int,
 ) -> SplitStats:
     too_long = sum(1 for reason in dropped_reasons if reason in _TOO_LONG_REASONS)
-    no_target = len(dropped_reasons) - too_long
+    template = sum(1 for reason in dropped_reasons if reason in _TEMPLATE_REASONS)
+    no_target = len(dropped_reasons) - too_long - template
     tokens, targets = row_tokens
     pad_fraction = 1.0 - tokens / (rows * max_length) if rows else 0.0
     if lengths.size == 0:
         return SplitStats(
-            records_in, 0, truncated, too_long, no_target, rows, tokens, targets, pad_fraction, 0, 0.0, 0, 0.0
+            records_in,
+            0,
+            truncated,
+            too_long,
+            no_target,
+            rows,
+            tokens,
+            targets,
+            pad_fraction,
+            0,
+            0.0,
+            0,
+            0.0,
+            dropped_template=template,
         )
     return SplitStats(
         records_in=records_in,
@@ -95,7 +113,9 @@ def split_stats(
         max_tokens=int(lengths.max()),
         p95_tokens=float(np.percentile(lengths, 95)),
         length_histogram=length_histogram(lengths, max_length),
+        dropped_template=template,
     )
 
 
-_TOO_LONG_REASONS = {REASON_PROMPT_TOO_LONG, REASON_RESPONSE_TOO_LONG, REASON_RECORD_TOO_LONG}
+_TOO_LONG_REASONS = {REASON_PROMPT_TOO_LONG, REASON_RESPONSE_TOO_LONG, REASON_RECORD_TOO_LONG, REASON_NO_TURN_FITS}
+_TEMPLATE_REASONS = {REASON_TEMPLATE_FAILED, REASON_NOT_PREFIX_STABLE}

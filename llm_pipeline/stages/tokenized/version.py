@@ -6,14 +6,16 @@ import hashlib
 import json
 from dataclasses import asdict
 
+from llm_pipeline.stages.tokenized.chat_template import ChatTemplate, resolve_chat_template
 from llm_pipeline.stages.tokenized.settings import TokenizeSettings
 from llm_pipeline.storage.code_fingerprint import code_fingerprint
 from llm_pipeline.storage.fingerprint import saved_dataset_digest
 
 TOKENIZING_MODULE = "llm_pipeline.stages.tokenized.run"
 """The stage's code: it and every module it imports decide the rows (see `code_version`)."""
-CODE_LIBRARIES = ("tokenizers",)
-"""Third-party code that decides the rows, entering the code version through its installed version."""
+CODE_LIBRARIES = ("tokenizers", "transformers", "jinja2")
+"""Third-party code that decides the rows (transformers and jinja2 render the chat template),
+entering the code version through its installed version."""
 
 
 def code_version() -> str:
@@ -22,18 +24,26 @@ def code_version() -> str:
     return code_fingerprint(TOKENIZING_MODULE, libraries=CODE_LIBRARIES)[:16]
 
 
+def chat_template_of(tokenizer, settings: TokenizeSettings) -> ChatTemplate:
+    """The chat template these settings give with this tokenizer (checked; ChatTemplateError if unusable)."""
+    return resolve_chat_template(tokenizer, settings.chat_template, settings.prompt_template, settings.system_prompt)
+
+
 def tokenization_fingerprint(tokenizer, settings: TokenizeSettings) -> str:
-    """A hash of what, besides the records and the code, decides the tokens: tokenizer and settings.
+    """A hash of what, besides the records and the code, decides the tokens: tokenizer, settings and
+    the chat template they resolve to.
 
     The tokenizer enters through its full serialized pipeline (vocabulary, merges, normalizer,
     pre-tokenizer, post-processor, added tokens) and its special tokens, so two models whose
-    tokenizers differ in any of them never share tokenized data.
+    tokenizers differ in any of them never share tokenized data. The template enters as the Jinja
+    text itself: `chat_template: auto` over a tokenizer whose own template changed is another one.
     """
     digest = hashlib.sha256()
     digest.update(type(tokenizer).__name__.encode())
     digest.update(plain_backend(tokenizer).to_str().encode("utf-8"))
     digest.update(json.dumps(tokenizer.special_tokens_map, sort_keys=True, default=str).encode())
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    digest.update(chat_template_of(tokenizer, settings).jinja.encode("utf-8"))
     return digest.hexdigest()
 
 

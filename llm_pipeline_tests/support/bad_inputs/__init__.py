@@ -6,6 +6,7 @@ quarantine reason(s) it must record. Either way the file leaves a trace; nothing
 One module per format, so that each grows on its own.
 """
 
+from llm_pipeline_tests.support.bad_inputs.chat import CHAT_INPUTS
 from llm_pipeline_tests.support.bad_inputs.common import BadInput
 from llm_pipeline_tests.support.bad_inputs.csv import CSV_INPUTS
 from llm_pipeline_tests.support.bad_inputs.html import HTML_INPUTS, NESTING_DEPTH
@@ -13,6 +14,6 @@ from llm_pipeline_tests.support.bad_inputs.jsonl import HUGE_LINE_BYTES, JSONL_I
 from llm_pipeline_tests.support.bad_inputs.raw import RAW_INPUTS
 from llm_pipeline_tests.support.bad_inputs.sql import SQL_INPUTS
 
-BAD_INPUTS: list[BadInput] = [*HTML_INPUTS, *CSV_INPUTS, *SQL_INPUTS, *JSONL_INPUTS, *RAW_INPUTS]
+BAD_INPUTS: list[BadInput] = [*HTML_INPUTS, *CSV_INPUTS, *SQL_INPUTS, *JSONL_INPUTS, *CHAT_INPUTS, *RAW_INPUTS]
 
 __all__ = ["BAD_INPUTS", "HUGE_LINE_BYTES", "NESTING_DEPTH", "BadInput"]

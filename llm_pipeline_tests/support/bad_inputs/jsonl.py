@@ -125,4 +125,17 @@ JSONL_INPUTS: list[BadInput] = [
         never_keeps="kept silently by json",
         reasons=("duplicate_key",),
     ),
+    BadInput(
+        "JSON array where one element holds a key twice and another NaN",
+        "json/two_bad_elements.json",
+        lambda: (
+            "[\n"
+            + json.dumps({"text": ARTICLE})
+            + ',\n{"text": "The first value.", "text": "The second value, kept silently by json."}'
+            + ',\n{"text": "A score that is no JSON number.", "score": NaN}\n]'
+        ).encode(),
+        keeps="Compost needs air",  # the good element is not lost with the two bad ones
+        never_keeps="kept silently by json",
+        reasons=("duplicate_key", "bad_json_item"),
+    ),
 ]

@@ -78,11 +78,13 @@ def judged_length(text: str) -> int:
 
 
 def language_filter(languages: Sequence[str], min_bytes: int = 40, min_score: float = 0.7) -> Filter:
-    """Drop a record whose response (or unsupervised text) is confidently in a language not in `languages`."""
+    """Drop a record whose response (a conversation's assistant turns, or the unsupervised text) is
+    confidently in a language not in `languages`."""
     kept = frozenset(languages)
 
     def check(record: Record) -> Drop | None:
-        text = record.response
+        # A conversation's assistant turns together: one "Yes." alone is too short to judge.
+        text = "\n\n".join(record.responses)
         if judged_length(text) < min_bytes:
             return None
         language, score = detect(text)

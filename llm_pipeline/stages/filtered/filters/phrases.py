@@ -157,7 +157,8 @@ PhraseList = Literal["narrow", "aggressive", "none"]  # the names of PHRASE_LIST
 
 @dataclass(frozen=True)
 class Settings:
-    """Synthetic-data artefact phrases, matched on the response only (case, apostrophes and spacing folded)."""
+    """Synthetic-data artefact phrases, matched on the response only, every assistant turn of a conversation
+    (case, apostrophes and spacing folded)."""
 
     list: PhraseList = setting(
         "narrow",
@@ -194,7 +195,7 @@ class PhraseMatcher:
         folded = [fold(phrase) for phrase in phrases if fold(phrase)]
         # Longest first, so a match names the most specific phrase.
         alternatives = sorted(set(folded), key=lambda phrase: (-len(phrase), phrase))
-        self._pattern = re.compile("|".join(_bounded(phrase) for phrase in alternatives)) if alternatives else None
+        self._pattern = re.compile(word_bounded_alternation(alternatives)) if alternatives else None
 
     def find(self, text: str) -> str | None:
         if self._pattern is None:
@@ -203,19 +204,35 @@ class PhraseMatcher:
         return match.group(0) if match else None
 
 
-def _bounded(phrase: str) -> str:
-    start = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-    end = r"(?!\w)" if re.search(r"\w$", phrase) else ""
-    return start + re.escape(phrase) + end
+def word_bounded_alternation(phrases: Sequence[str]) -> str:
+    """A pattern matching any of `phrases` (tried in order) as whole words: not inside a longer word
+    at either end where the phrase begins or ends with a word character.
+
+    The start condition is checked once per position, not once per phrase: where no word character
+    comes before, every phrase may match, in order; elsewhere only those that begin with a non-word
+    character. Same matches as a lookbehind in front of each phrase, about 20 times faster on a
+    hundred phrases, which the regex engine would otherwise retry one by one at every position.
+    """
+
+    def ended(phrase: str) -> str:
+        return re.escape(phrase) + (r"(?!\w)" if re.search(r"\w$", phrase) else "")
+
+    pattern = r"(?<!\w)(?:" + "|".join(ended(phrase) for phrase in phrases) + ")"
+    unbounded = [phrase for phrase in phrases if not re.match(r"\w", phrase)]
+    return pattern + ("|(?:" + "|".join(ended(phrase) for phrase in unbounded) + ")" if unbounded else "")
 
 
 def phrase_filter(phrases: Sequence[str]) -> Filter:
-    """Drop a record whose response contains one of `phrases` (case-, apostrophe- and spacing-tolerant)."""
+    """Drop a record whose response, or any assistant turn of a conversation, contains one of
+    `phrases` (case-, apostrophe- and spacing-tolerant)."""
     matcher = PhraseMatcher(phrases)
 
     def check(record: Record) -> Drop | None:
-        hit = matcher.find(record.response)
-        return Drop("synthetic_phrase", f"response contains {hit!r}") if hit else None
+        for number, response in enumerate(record.responses, start=1):
+            if hit := matcher.find(response):
+                where = f"assistant turn {number}" if record.is_chat else "response"
+                return Drop("synthetic_phrase", f"{where} contains {hit!r}")
+        return None
 
     return check
 

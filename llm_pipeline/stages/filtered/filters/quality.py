@@ -1,7 +1,8 @@
 """Quality heuristics in the style of Gopher (Rae et al., 2021, appendix A).
 
-Each check reads one text (the response of a supervised record, or the whole unsupervised
-text) and answers None to keep it or a `Drop` naming the heuristic and the measured value.
+Each check reads one text (the response of a supervised record, each assistant turn of a
+conversation, or the whole unsupervised text) and answers None to keep it or a `Drop` naming
+the heuristic and the measured value.
 The Gopher thresholds were set for web documents; the defaults here differ where instruction
 data differs, and each difference is stated on its field.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from llm_pipeline.records import Record
 from llm_pipeline.setting import setting
 from llm_pipeline.stages.filtered.filters.base import Drop, Filter
 from llm_pipeline.text import is_unspaced, split_words
@@ -260,9 +262,17 @@ def quality_drop(text: str, supervised: bool, checks: Sequence[QualityCheck]) ->
 
 
 def quality_filter(settings: Settings) -> Filter:
-    """Drop a record whose response (or unsupervised text) fails a Gopher-style heuristic."""
+    """Drop a record whose response (or unsupervised text) fails a Gopher-style heuristic; a
+    conversation's assistant turns are each judged as a response."""
     checks = quality_checks(settings)
-    return lambda record: quality_drop(record.response, record.is_supervised, checks)
+
+    def check(record: Record) -> Drop | None:
+        for number, response in enumerate(record.responses, start=1):
+            if drop := quality_drop(response, record.is_supervised, checks):
+                return Drop(drop.reason, f"assistant turn {number}: {drop.detail}") if record.is_chat else drop
+        return None
+
+    return check
 
 
 def from_settings(settings: Settings) -> Filter:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from llm_pipeline.records import Rejection
 from llm_pipeline.setting import setting
-from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
+from llm_pipeline.stages.plaintext.chat import ChatSettings
+from llm_pipeline.stages.plaintext.columns import ColumnMapping, mapping_for
 from llm_pipeline.stages.plaintext.formats.rows import drain, mapped, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
 
@@ -22,6 +23,12 @@ class Settings:
         None,
         "Key mapping for JSONL objects. Unset: `text`, `input`/`output`, `instruction`/`input`/`output`, "
         "`prompt`/`response`, ... per line.",
+    )
+    chat: ChatSettings = setting(
+        factory=ChatSettings,
+        help="Conversations: an object with a list of turns under `messages` or `conversations` (OpenAI "
+        "`role`/`content`, ShareGPT `from`/`value`) becomes a chat record; speaker names map to system, user, "
+        "assistant.",
     )
 
 
@@ -40,7 +47,7 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
     for line, obj in iter_objects(path, on_error=on_error):
         yield from drain(errors)
         empty = False
-        mapping = settings.fields or infer_mapping([obj])
+        mapping = mapping_for([obj], settings.fields, settings.chat)
         source = f"{name} line {line}"
         if mapping is None:
             yield rejection("no_text_fields", source, preview=obj, detail=f"keys: {sorted(obj)}")

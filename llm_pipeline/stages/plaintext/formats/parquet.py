@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_pipeline.setting import setting
+from llm_pipeline.stages.plaintext.chat import ChatSettings
 from llm_pipeline.stages.plaintext.columns import ColumnMapping
 from llm_pipeline.stages.plaintext.formats.rows import map_rows, rejection
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
@@ -22,6 +23,12 @@ class Settings:
         "Column mapping for every Parquet file. Unset: inferred per file from its first rows and reported in metadata.",
     )
     batch_size: int = setting(1024, "Rows read per record batch: memory stays flat however large the file.")
+    chat: ChatSettings = setting(
+        factory=ChatSettings,
+        help="Conversations: a column holding lists of turns (list<struct>) under `messages` or `conversations` (OpenAI "
+        "`role`/`content`, ShareGPT `from`/`value`) becomes a chat record; speaker names map to system, user, "
+        "assistant.",
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -39,7 +46,7 @@ def read(path: Path, name: str, settings: Settings, report: IngestReport) -> Ite
     try:
         with pq.ParquetFile(path) as parquet:
             rows = (row for batch in parquet.iter_batches(batch_size=settings.batch_size) for row in batch.to_pylist())
-            yield from map_rows(rows, name, settings.columns, report, "parquet")
+            yield from map_rows(rows, name, settings.columns, report, "parquet", settings.chat)
     except (pa.ArrowException, OSError) as error:
         # Not Parquet, or damaged: the rows read before the failure are kept.
         yield rejection("unreadable_file", name, detail=f"{type(error).__name__}: {error}")

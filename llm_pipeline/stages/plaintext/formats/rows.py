@@ -6,7 +6,8 @@ import itertools
 from collections.abc import Iterator, Mapping
 
 from llm_pipeline.records import PREVIEW_CHARS, Record, Rejection
-from llm_pipeline.stages.plaintext.columns import ColumnMapping, infer_mapping
+from llm_pipeline.stages.plaintext.chat import ChatMapping, ChatSettings, Refusal
+from llm_pipeline.stages.plaintext.columns import ColumnMapping, mapping_for
 from llm_pipeline.stages.plaintext.report import IngestReport, Item
 
 STAGE = "plaintext"
@@ -21,12 +22,17 @@ def rejection(reason: str, source: str, preview: object = "", detail: str = "") 
 
 
 def map_rows(
-    rows: Iterator[dict], name: str, configured: ColumnMapping | None, report: IngestReport, fmt: str
+    rows: Iterator[dict],
+    name: str,
+    configured: ColumnMapping | None,
+    report: IngestReport,
+    fmt: str,
+    chat: ChatSettings | None = None,
 ) -> Iterator[Item]:
-    """Map the rows of one CSV file or query with the configured mapping, or one inferred from
-    the first rows."""
+    """Map the rows of one CSV or Parquet file or query with the configured mapping, or one inferred
+    from the first rows (with `chat`, a conversation's when they hold one)."""
     sample = list(itertools.islice(rows, MAPPING_SAMPLE_ROWS))
-    mapping = configured or infer_mapping(sample)
+    mapping = mapping_for(sample, configured, chat)
     report.mappings[name] = mapping.describe() if mapping else "none"
     if mapping is None:
         if sample:
@@ -37,11 +43,12 @@ def map_rows(
         yield mapped(mapping, row, f"{name} row {number}", fmt)
 
 
-def mapped(mapping: ColumnMapping, row: Mapping[str, object], source: str, fmt: str) -> Item:
+def mapped(mapping: ColumnMapping | ChatMapping, row: Mapping[str, object], source: str, fmt: str) -> Item:
     result = mapping.to_record(row, source, fmt)
     if isinstance(result, Record):
         return result
-    return rejection(result, source, preview={key: row[key] for key in list(row)[:4]})
+    reason, detail = result if isinstance(result, Refusal) else (result, "")
+    return rejection(reason, source, preview={key: row[key] for key in list(row)[:4]}, detail=detail)
 
 
 def drain(errors: list[Rejection]) -> Iterator[Rejection]:

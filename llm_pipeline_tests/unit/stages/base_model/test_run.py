@@ -79,3 +79,34 @@ def test_a_model_that_ships_its_own_code_is_refused_naming_the_setting_unless_tr
     assert run(layout, BaseModelSettings(model_name_or_path=str(model), trust_remote_code=True)).data_version != (
         trusted.data_version
     )
+
+
+def test_the_tiny_tokenizer_learns_chat_turns_and_has_chatml_tokens(tmp_path):
+    import datasets
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from llm_pipeline.stages.base_model.run import training_texts
+
+    messages = datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")})
+    features = datasets.Features(
+        {**{name: datasets.Value("string") for name in ("id", "text", "input", "output")}, "messages": messages}
+    )
+    chat = [{"role": "user", "content": "Quokkas?"}, {"role": "assistant", "content": "Marsupials."}]
+    split = datasets.Dataset.from_list(
+        [
+            {"id": "a", "text": "A text.", "input": None, "output": None, "messages": None},
+            {"id": "b", "text": None, "input": "Q?", "output": "A.", "messages": None},
+            {"id": "c", "text": None, "input": None, "output": None, "messages": chat},
+        ],
+        features=features,
+    )
+    assert list(training_texts(split)) == ["A text.", "Q?\nA.", "Quokkas?\nMarsupials."]
+
+    split.save_to_disk(str(tmp_path / "splits" / "train"))
+    run(DataLayout(tmp_path), BaseModelSettings(tiny_vocab_size=300, tiny_hidden_size=32, tiny_layers=1, tiny_heads=2))
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "models" / "base")
+    im_start, im_end = tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
+    assert tokenizer("<|im_start|>user\n")["input_ids"][0] == im_start  # one token each, never split
+    assert tokenizer.eos_token == "</s>"  # a text still ends with EOS; a turn with <|im_end|>
+    eos_ids = GenerationConfig.from_pretrained(tmp_path / "models" / "base").eos_token_id
+    assert eos_ids == [tokenizer.eos_token_id, im_end]

@@ -55,3 +55,30 @@ def test_missing_upstream_and_unknown_vectorizer_are_clear_errors(tmp_path):
         run(DataLayout(tmp_path))
     with pytest.raises(ValueError, match="unknown vectorizer 'bert'"):
         ClusterSettings(vectorizer="bert")
+
+
+def test_conversations_are_clustered_by_their_content_and_keep_their_turns(tmp_path):
+    layout = DataLayout(tmp_path)
+    turns = [
+        [
+            ("user", f"How do I water my {' '.join(GARDEN[i : i + 3])}?"),
+            ("assistant", f"Garden advice: {' '.join(GARDEN)}."),
+        ]
+        for i in range(5)
+    ] + [
+        [
+            ("user", f"What can I see tonight: {' '.join(SPACE[i : i + 3])}?"),
+            ("assistant", f"Sky advice: {' '.join(SPACE)}."),
+        ]
+        for i in range(5)
+    ]
+    records = [
+        Record.chat([{"role": role, "content": content} for role, content in chat], f"chat.jsonl line {n}", "jsonl")
+        for n, chat in enumerate(turns, start=1)
+    ]
+    save_records(records, layout.stage("filtered"))
+    run(layout, ClusterSettings(num_clusters=2))
+    clustered = datasets.load_from_disk(str(layout.stage("clustered")))
+    assert clustered["messages"] == [[dict(turn) for turn in record.messages] for record in records]
+    assert len(set(clustered["cluster"][:5])) == len(set(clustered["cluster"][5:])) == 1
+    assert clustered["cluster"][0] != clustered["cluster"][5]

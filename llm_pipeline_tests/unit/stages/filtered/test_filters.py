@@ -15,6 +15,7 @@ from llm_pipeline.stages.filtered.filters.phrases import (
     fold,
     phrase_filter,
     phrases_for,
+    word_bounded_alternation,
 )
 from llm_pipeline.stages.filtered.filters.quality import (
     Settings,
@@ -83,6 +84,24 @@ def test_phrases_match_whole_words_only():
     assert matcher.find("She works as an aide in a school.") is None
     assert matcher.find("In September 20215 nothing happened.") is None
     assert matcher.find("Speaking AS AN AI: hello") == "as an ai"
+
+
+def test_one_start_condition_finds_what_a_lookbehind_per_phrase_finds():
+    import re
+
+    phrases = ["as an ai,", "as an ai", "ai", ",ai", "-- note", "2021"]
+
+    def per_phrase(phrase: str) -> str:  # the plain form: each phrase with its own boundaries
+        start = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+        return start + re.escape(phrase) + (r"(?!\w)" if re.search(r"\w$", phrase) else "")
+
+    plain = re.compile("|".join(per_phrase(phrase) for phrase in phrases))
+    factored = re.compile(word_bounded_alternation(phrases))
+    texts = ["x,ai said", "as an ai, I", "as an aide", "said,ai", "a-- note", "aai 2021x 2021", "mail ai", "as an ai"]
+    texts += [" ".join(words) for words in permutations(["as", "an", "ai,", "-- note", "x2021"], 3)]
+    for text in texts:
+        found, expected = factored.search(text), plain.search(text)
+        assert (found and (found.start(), found.group())) == (expected and (expected.start(), expected.group())), text
 
 
 def test_aggressive_list_drops_moralizing_that_narrow_keeps():

@@ -118,3 +118,7 @@ def test_a_rejected_statement_accounts_for_the_rows_it_held_and_unmapped_tables_
     assert (entry.raw_count, entry.items, entry.balanced) == (7, 7, True)
     (short,) = account(files, records, ["sql/forum.sql statement 2 (line 2)"], {"sql/forum.sql:tags": 3})
     assert (short.items, short.balanced) == (5, False)  # two rows no entry owns
+    # A row the mapping refused (an empty text) is one row, like a record.
+    row_level = ["sql/forum.sql table posts row 2", "sql/forum.sql statement 2 (line 2, 2 rows)"]
+    (mapped,) = account(files, records[:1], row_level, {"sql/forum.sql:tags": 3})
+    assert (mapped.items, mapped.balanced) == (7, True)

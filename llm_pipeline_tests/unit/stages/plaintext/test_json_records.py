@@ -86,25 +86,29 @@ def test_empty_files_arrays_and_undecodable_bytes_are_quarantined_not_ignored(tm
     assert undecodable.reason == "bad_json_file" and undecodable.detail.startswith("not UTF-8")
 
 
-def test_a_file_nested_too_deeply_is_quarantined_not_a_crash(tmp_path):
+def test_an_element_nested_too_deeply_is_quarantined_not_a_crash(tmp_path):
     depth = 100_000
-    (tmp_path / "deep.json").write_text('[{"text": ' + "[" * depth + "]" * depth + "}]")
+    (tmp_path / "deep.json").write_text(
+        '[{"text": ' + "[" * depth + "]" * depth + '},\n{"text": "The element after the deep one."}]'
+    )
     (tmp_path / "fine.json").write_text(json.dumps([{"text": "A file read after the deep one."}]))
     records, rejections, _ = _read(tmp_path / "deep.json", "json/deep.json")
-    assert records == []
-    assert [(r.reason, r.source) for r in rejections] == [("bad_json_file", "json/deep.json")]
-    assert "nested too deeply" in rejections[0].detail
+    assert [r.text for r in records] == ["The element after the deep one."]
+    assert [(r.reason, r.source) for r in rejections] == [("bad_json_item", "json/deep.json item 1")]
+    assert "nested too deeply" in rejections[0].detail and rejections[0].detail.startswith("line 1:")
     assert [r.text for r in _read(tmp_path / "fine.json", "json/fine.json")[0]] == ["A file read after the deep one."]
 
 
-def test_nan_and_infinity_make_the_file_not_json(tmp_path):
+def test_nan_and_infinity_make_their_element_not_json(tmp_path):
     for constant in ("NaN", "Infinity", "-Infinity"):
         path = tmp_path / "scores.json"
-        path.write_text(f'[{{"text": "Tides turn twice a day.", "score": {constant}}}]')
+        path.write_text(f'[{{"text": "Tides turn twice a day.", "score": {constant}}},\n{{"text": "Kept."}}]')
         records, rejections, _ = _read(path, "json/scores.json")
-        assert records == []
-        assert [(r.reason, r.source) for r in rejections] == [("bad_json_file", "json/scores.json")]
+        assert [r.text for r in records] == ["Kept."]
+        assert [(r.reason, r.source) for r in rejections] == [("bad_json_item", "json/scores.json item 1")]
         assert f"{constant} is not" in rejections[0].detail
+    path.write_text("NaN")  # not an array: the file itself
+    assert [r.reason for r in _read(path, "json/scores.json")[1]] == ["bad_json_file"]
 
 
 def test_scalars_are_rendered_as_json_writes_them_and_duplicate_keys_are_refused(tmp_path):
@@ -115,6 +119,6 @@ def test_scalars_are_rendered_as_json_writes_them_and_duplicate_keys_are_refused
     assert [(r.reason, r.source) for r in rejections] == [("empty_text", "json/scalars.json item 3")]
     path.write_text('[{"text": "kept"}, {"output": "first", "output": "second", "instruction": "Which?"}]')
     records, rejections, _ = _read(path, "json/dupes.json")
-    assert records == []
-    assert [(r.reason, r.source) for r in rejections] == [("duplicate_key", "json/dupes.json")]
+    assert [r.text for r in records] == ["kept"]  # one element's duplicate key costs only that element
+    assert [(r.reason, r.source) for r in rejections] == [("duplicate_key", "json/dupes.json item 2")]
     assert "'output'" in rejections[0].detail

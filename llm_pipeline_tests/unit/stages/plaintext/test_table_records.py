@@ -56,7 +56,9 @@ def test_a_bad_statement_is_quarantined_and_the_rest_of_the_dump_kept(tmp_path):
     )
     records, rejections, _ = _read(path, "sql/posts.sql", "sql")
     assert [r.source for r in records] == ["sql/posts.sql table posts row 1"]
-    assert [(r.reason, r.source) for r in rejections] == [("bad_sql_statement", "sql/posts.sql statement 3 (line 3, 1 row)")]
+    assert [(r.reason, r.source) for r in rejections] == [
+        ("bad_sql_statement", "sql/posts.sql statement 3 (line 3, 1 row)")
+    ]
 
 
 def test_csv_rows_keep_long_cells_and_ragged_rows_are_located(tmp_path):

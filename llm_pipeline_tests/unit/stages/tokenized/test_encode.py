@@ -21,10 +21,11 @@ from llm_pipeline.stages.tokenized.encode import (
 from llm_pipeline.stages.tokenized.run import tokenize_splits
 from llm_pipeline.stages.tokenized.settings import DEFAULT_PROMPT_TEMPLATE, TokenizeSettings
 from llm_pipeline.stages.tokenized.version import tokenization_fingerprint
+from llm_pipeline.storage.stage_output import RECORD_FEATURES
 from llm_pipeline.token_rows import IGNORE_INDEX, PACKED_COLUMNS, TOKENIZED_COLUMNS
 from llm_pipeline_tests.support.tiny import tiny_splits
 
-FEATURES = datasets.Features({name: datasets.Value("string") for name in RECORD_FIELDS})
+FEATURES = RECORD_FEATURES
 
 
 def unpacked(**overrides) -> TokenizeSettings:
@@ -54,7 +55,10 @@ def only_row(tokenized: datasets.DatasetDict, split: str = "train") -> dict:
 
 
 def test_supervised_prompt_is_masked_and_output_plus_eos_is_learned(tokenizer):
-    tokenized, report = tokenize_splits(make_splits([QA]), tokenizer, unpacked(max_length=128))
+    # The instruction template keeps the layout of the prompt template: prompt, output, EOS.
+    tokenized, report = tokenize_splits(
+        make_splits([QA]), tokenizer, unpacked(max_length=128, chat_template="instruction")
+    )
     row = only_row(tokenized)
     prompt_ids = tokenizer(DEFAULT_PROMPT_TEMPLATE.format(input=QA.input), add_special_tokens=True)["input_ids"]
     output_ids = tokenizer(QA.output, add_special_tokens=False)["input_ids"]
@@ -71,7 +75,8 @@ def test_supervised_prompt_is_masked_and_output_plus_eos_is_learned(tokenizer):
 
 
 def test_train_on_source_unmasks_the_prompt(tokenizer):
-    tokenized, _ = tokenize_splits(make_splits([QA]), tokenizer, unpacked(max_length=128, train_on_source=True))
+    settings = unpacked(max_length=128, train_on_source=True, chat_template="instruction")
+    tokenized, _ = tokenize_splits(make_splits([QA]), tokenizer, settings)
     row = only_row(tokenized)
     assert row["labels"] == row["input_ids"]
     assert row["input_ids"][-1] == tokenizer.eos_token_id
@@ -119,7 +124,9 @@ def test_source_max_len_keeps_the_prompt_end_and_target_max_len_the_response_sta
         " ".join(["why is the sky blue"] * 10), " ".join(["scattering of light"] * 10), "q:1", "jsonl"
     )
     tokenized, report = tokenize_splits(
-        make_splits([record]), tokenizer, unpacked(max_length=512, source_max_len=12, target_max_len=8)
+        make_splits([record]),
+        tokenizer,
+        unpacked(max_length=512, source_max_len=12, target_max_len=8, chat_template="instruction"),
     )
     row = only_row(tokenized)
     prompt = tokenizer(DEFAULT_PROMPT_TEMPLATE.format(input=record.input))["input_ids"]
