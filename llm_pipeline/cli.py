@@ -89,6 +89,7 @@ def run(select: str) -> int:
     import dagster as dg
 
     from llm_pipeline.definitions import defs, project
+    from llm_pipeline.defs.deployment import execution_run_config
     from llm_pipeline.run_summary import summary_text
 
     graph = defs.resolve_asset_graph()
@@ -105,7 +106,7 @@ def run(select: str) -> int:
             instance=instance,
             asset_selection=sorted(keys),
             # Dagster's per-event DEBUG lines hide the stages' own progress; INFO keeps those.
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}, **execution_run_config()},
             raise_on_error=False,
         )
         materialized = {
