@@ -2,7 +2,7 @@
 
 Everything up to the network is `plan_upload`, a pure function of the promoted folder and the
 settings: which files go (every file of the folder but `promotion.json`, whose local paths and
-digests mean nothing elsewhere; the card carries the evaluation), the repository, its
+digests mean nothing elsewhere, and the folder's owner marker; the card carries the evaluation), the repository, its
 visibility and a commit message naming the data versions evaluated. `push` then creates the
 repository if needed and uploads exactly those files in one commit, deleting the repository's
 other files (`.gitattributes` excepted) so that a model saved in other shards leaves none behind.
@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_pipeline.stages.evaluation.run import PROMOTION_FILE
+from llm_pipeline.storage.atomic import OWNER_MARKER
 from llm_pipeline.training.merge import MODEL_CARD
 
 TOKEN_ENV = "HF_TOKEN"
-# Files of the promoted folder that stay local.
-LOCAL_ONLY = (PROMOTION_FILE,)
+# Files of the promoted folder that stay local: its promotion record, and the marker naming the
+# run that wrote the folder here.
+LOCAL_ONLY = (PROMOTION_FILE, OWNER_MARKER)
 
 
 class HubError(RuntimeError):

@@ -25,6 +25,7 @@ def promoted_folder(tmp_path):
         (folder / name).write_text("x")
     (folder / "README.md").write_text("# card\n\n## Evaluation\n")
     (folder / "promotion.json").write_text(json.dumps({"tuned_model": "/home/me/data/models/merged"}))
+    (folder / ".written_by_llm_pipeline").write_text('{"written_by": "llm_pipeline", "run": "r1"}\n')
     return folder
 
 
