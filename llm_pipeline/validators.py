@@ -271,23 +271,34 @@ class LabelReport:
         return not any(self.faults.values())
 
 
-def label_report(split: datasets.Dataset, vocab_size: int) -> LabelReport:
+def label_report(split: datasets.Dataset, vocab_size: int, batch_rows: int = 2048) -> LabelReport:
     """Check every token of a split in Arrow, without turning rows into Python lists.
 
     An id at or above the embedding size is an index error on CPU and a device-side assert on
     CUDA, after the GPU has been allocated; a mask value other than 0/1 silently changes
     attention. Both are cheaper to find here. Packed rows' `position_ids` must be as long as
-    their `input_ids` too.
+    their `input_ids` too. Read `batch_rows` rows at a time, so memory stays flat whatever the
+    split's size (the columns of the memory-mapped table are never copied whole).
     """
     table = split.with_format("arrow")[:]  # honours a selection (indices mapping) of the split
-    ids = table.column("id")
-    input_ids, mask, labels = (
-        table.column(name).combine_chunks() for name in ("input_ids", "attention_mask", "labels")
-    )
+    faults: dict[str, list[str]] = {kind: [] for kind in LABEL_FAULTS}
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        for kind, ids in _label_faults(batch, vocab_size).items():
+            faults[kind] += ids
+    return LabelReport(rows=len(table), **faults)
+
+
+LABEL_FAULTS = ("length_mismatch", "token_out_of_range", "label_out_of_range", "bad_attention_mask")
+
+
+def _label_faults(batch: pa.RecordBatch, vocab_size: int) -> dict[str, list[str]]:
+    """The ids of the rows of `batch` with each fault of `LABEL_FAULTS`."""
+    ids = batch.column("id")
+    input_ids, mask, labels = (batch.column(name) for name in ("input_ids", "attention_mask", "labels"))
     lengths = pc.list_value_length(input_ids)
     per_token = [mask, labels]
-    if "position_ids" in table.column_names:
-        per_token.append(table.column("position_ids").combine_chunks())
+    if "position_ids" in batch.schema.names:
+        per_token.append(batch.column("position_ids"))
     mismatch = functools.reduce(pc.or_, [pc.not_equal(lengths, pc.list_value_length(column)) for column in per_token])
 
     def rows_where(values: pa.Array, bad_values: pa.Array) -> pa.Array:
@@ -307,10 +318,9 @@ def label_report(split: datasets.Dataset, vocab_size: int) -> LabelReport:
     def ids_of(rows: pa.Array) -> list[str]:
         return pc.take(ids, rows).to_pylist()
 
-    return LabelReport(
-        rows=len(table),
-        length_mismatch=ids_of(pc.indices_nonzero(mismatch)),
-        token_out_of_range=ids_of(rows_where(input_ids, bad_tokens)),
-        label_out_of_range=ids_of(rows_where(labels, bad_labels)),
-        bad_attention_mask=ids_of(rows_where(mask, bad_mask)),
-    )
+    return {
+        "length_mismatch": ids_of(pc.indices_nonzero(mismatch)),
+        "token_out_of_range": ids_of(rows_where(input_ids, bad_tokens)),
+        "label_out_of_range": ids_of(rows_where(labels, bad_labels)),
+        "bad_attention_mask": ids_of(rows_where(mask, bad_mask)),
+    }

@@ -89,11 +89,19 @@ def test_label_report_finds_each_kind_of_fault():
             "labels": [[-100, 2, 3], [4], [-100, 900], [1], [-100, -3]],
         }
     )
-    report = label_report(split, vocab_size=512)
-    assert report.faults == {
+    expected = {
         "length_mismatch": ["short_labels"],
         "token_out_of_range": ["big_id"],
         "label_out_of_range": ["big_id", "negative_label"],
+        "bad_attention_mask": ["bad_mask"],
+    }
+    assert label_report(split, vocab_size=512).faults == expected
+    # Read a few rows at a time (a split of any size in flat memory): the same rows found, in order.
+    for batch_rows in (1, 2, 3):
+        assert label_report(split, vocab_size=512, batch_rows=batch_rows).faults == expected
+    assert label_report(split.select([4, 3, 0]), vocab_size=512, batch_rows=2).faults == {
+        **{kind: [] for kind in expected},
+        "label_out_of_range": ["negative_label"],
         "bad_attention_mask": ["bad_mask"],
     }
     assert label_report(split.select([0]), vocab_size=512).sane
