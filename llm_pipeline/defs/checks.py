@@ -6,6 +6,7 @@ checkpoint's own check only warns.
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import datasets
@@ -181,6 +182,22 @@ def _unmapped_table_rows(context: dg.AssetCheckExecutionContext) -> dict[str, in
     return dict(entry.value) if entry is not None and isinstance(entry.value, dict) else {}
 
 
+def _vocab_size(layout: DataLayout) -> int:
+    """The base model's vocabulary size: read from its config.json when it is a local folder
+    (importing transformers was most of this check's time), else through AutoConfig."""
+    reference = read_model_ref(layout.models)
+    config_file = Path(reference) / "config.json"
+    if config_file.is_file():
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+        if isinstance(text_config.get("vocab_size"), int):
+            return text_config["vocab_size"]
+    from transformers import AutoConfig
+
+    model_config = AutoConfig.from_pretrained(reference, trust_remote_code=model_ref_trusts_code(layout.models))
+    return model_config.get_text_config().vocab_size
+
+
 def _split_records(layout: DataLayout) -> tuple[list, list]:
     parts = datasets.load_from_disk(str(layout.stage("splits")))
     return list(iter_records(parts[TRAIN])), list(iter_records(parts[VALIDATION]))
@@ -291,13 +308,8 @@ def tokenized_has_targets(data_dir: DataDirResource) -> dg.AssetCheckResult:
     description="input_ids, attention_mask and labels have equal lengths; ids and labels (or -100) fit the model's vocabulary; the mask is 0/1.",
 )
 def tokenized_labels_valid(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    from transformers import AutoConfig
-
     layout = data_dir.layout
-    model_config = AutoConfig.from_pretrained(
-        read_model_ref(layout.models), trust_remote_code=model_ref_trusts_code(layout.models)
-    )
-    vocab_size = model_config.get_text_config().vocab_size
+    vocab_size = _vocab_size(layout)
     parts = datasets.load_from_disk(str(layout.stage("tokenized")))
     reports = {name: label_report(split, vocab_size) for name, split in parts.items()}
     faults = {name: {kind: len(ids) for kind, ids in report.faults.items()} for name, report in reports.items()}

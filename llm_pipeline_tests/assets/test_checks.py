@@ -242,6 +242,9 @@ def test_tokenized_checks_pass_on_real_tokens_and_fail_on_ids_beyond_the_vocabul
 
     parts = datasets.load_from_disk(str(tiny_tokenized_dir))
     vocab_size = good["tokenized_labels_valid"].metadata["vocab_size"].value
+    from transformers import AutoConfig
+
+    assert vocab_size == AutoConfig.from_pretrained(tiny_model_dir).vocab_size  # read from config.json alone
     broken = parts["train"].map(
         lambda row, index: {"labels": [vocab_size] * len(row["labels"]) if index == 0 else row["labels"]},
         with_indices=True,
