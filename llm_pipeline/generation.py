@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_pipeline.stages.evaluation.run import PROMOTED_DIR
-from llm_pipeline.stages.tokenized.chat_template import prompt_ids
+from llm_pipeline.stages.tokenized.chat_template import prompt_ids, text_ids
 from llm_pipeline.training.merge import ADAPTER_CONFIG
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
@@ -55,8 +55,7 @@ def input_ids(tokenizer, messages: Sequence[dict]) -> list[int]:
     """The conversation `messages`, ending with a user turn, as the ids a reply is generated after."""
     if tokenizer.chat_template:
         return prompt_ids(tokenizer, messages)
-    ids = tokenizer("\n\n".join(message["content"] for message in messages), add_special_tokens=True)["input_ids"]
-    return ids[:-1] if ids and ids[-1] == tokenizer.eos_token_id else ids  # a text to continue, not a closed one
+    return text_ids(tokenizer, "\n\n".join(message["content"] for message in messages))
 
 
 @dataclass

@@ -41,20 +41,9 @@ class DataDirResource(dg.ConfigurableResource):
         run = context.run.run_id
         inputs = sorted({key.path[-1] for key in context.assets_def.dependency_keys} - set(stages))
         with contextlib.ExitStack() as held:
-            try:
-                for stage, shared in [*((stage, False) for stage in stages), *((name, True) for name in inputs)]:
-                    held.enter_context(
-                        stage_lock(
-                            layout.root,
-                            stage,
-                            run=run,
-                            wait_s=self.lock_wait_s,
-                            log=context.log.info,
-                            shared=shared,
-                        )
-                    )
-            except StageBusyError as error:
-                raise dg.Failure(str(error), allow_retries=False) from error
+            self._hold(
+                held, context, layout, [*((stage, False) for stage in stages), *((name, True) for name in inputs)]
+            )
             for name in inputs:
                 _refuse_another_runs_output(context, layout.stage(name), name)
             held.enter_context(writing_run(run))
@@ -72,21 +61,26 @@ class DataDirResource(dg.ConfigurableResource):
         and quarantine, never one beside the other's."""
         layout = self.layout
         with contextlib.ExitStack() as held:
-            try:
-                for stage in stages:
-                    held.enter_context(
-                        stage_lock(
-                            layout.root,
-                            stage,
-                            run=context.run.run_id,
-                            wait_s=self.lock_wait_s,
-                            log=context.log.info,
-                            shared=True,
-                        )
-                    )
-            except StageBusyError as error:
-                raise dg.Failure(str(error), allow_retries=False) from error
+            self._hold(held, context, layout, [(stage, True) for stage in stages])
             yield layout
+
+    def _hold(self, held: contextlib.ExitStack, context, layout: DataLayout, locks: list[tuple[str, bool]]) -> None:
+        """Take each (stage, shared) lock into `held`; one kept by another holder for longer than
+        `lock_wait_s` fails the step once, naming that holder (a retry would wait the same)."""
+        try:
+            for stage, shared in locks:
+                held.enter_context(
+                    stage_lock(
+                        layout.root,
+                        stage,
+                        run=context.run.run_id,
+                        wait_s=self.lock_wait_s,
+                        log=context.log.info,
+                        shared=shared,
+                    )
+                )
+        except StageBusyError as error:
+            raise dg.Failure(str(error), allow_retries=False) from error
 
 
 def _refuse_another_runs_output(context: dg.AssetExecutionContext, folder: Path, name: str) -> None:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from llm_pipeline.defs.assets.checkpoint import TRAINING_GROUP
+from llm_pipeline.defs.assets.merged_model import data_versions
 from llm_pipeline.defs.config import config_class
 from llm_pipeline.defs.resources import DataDirResource
 from llm_pipeline.defs.stage_settings import overrides_metadata, run_settings, stage_code_version
@@ -36,7 +37,12 @@ def evaluation_asset(project_settings: EvaluationSettings) -> dg.AssetsDefinitio
         settings, overrides = run_settings(context, config, EvaluationSettings, project_settings)
         with data_dir.writing(context, STAGE) as layout:
             try:
-                result = run(layout, settings, log=context.log.info, data_versions=latest_data_versions(context))
+                result = run(
+                    layout,
+                    settings,
+                    log=context.log.info,
+                    data_versions=data_versions(context.instance, EVALUATED_ASSETS),
+                )
             except EvalFileError as error:  # the same file fails every attempt
                 raise dg.Failure(str(error), allow_retries=False) from error
         return dg.MaterializeResult(
@@ -97,13 +103,3 @@ def eval_file_metadata(result: EvaluationResult) -> dict[str, dg.MetadataValue]:
         ),
         "eval_file": dg.MetadataValue.path(str(result.eval_file.path)),
     }
-
-
-def latest_data_versions(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The latest data version of each input evaluated ("unknown" where none is recorded)."""
-    versions = {}
-    for name in EVALUATED_ASSETS:
-        record = context.instance.get_latest_data_version_record(dg.AssetKey(name))
-        tags = record.asset_materialization.tags if record is not None and record.asset_materialization else {}
-        versions[name] = (tags or {}).get("dagster/data_version", "unknown")
-    return versions

@@ -1,6 +1,7 @@
 """merged_model: the fine-tuned model as one standalone folder, with a model card."""
 
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -87,10 +88,11 @@ def require_recorded_checkpoint(final, summary: dict, recorded: str, warn) -> No
         )
 
 
-def data_versions(instance: dg.DagsterInstance) -> dict[str, str]:
-    """The latest data version of each asset the model came from ("unknown" if never recorded)."""
+def data_versions(instance: dg.DagsterInstance, names: Iterable[str] = CARD_ASSETS) -> dict[str, str]:
+    """The latest data version of each asset `names` (by default those the model came from;
+    "unknown" where none is recorded)."""
     versions = {}
-    for name in CARD_ASSETS:
+    for name in names:
         record = instance.get_latest_data_version_record(dg.AssetKey(name))
         tags = record.asset_materialization.tags if record is not None and record.asset_materialization else {}
         versions[name] = (tags or {}).get("dagster/data_version", UNKNOWN)

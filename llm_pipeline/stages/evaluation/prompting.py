@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llm_pipeline.records import Record
-from llm_pipeline.stages.tokenized.chat_template import prompt_ids
+from llm_pipeline.stages.tokenized.chat_template import prompt_ids, text_ids
 
 PROMPT_WORDS, REFERENCE_WORDS = 12, 40  # a text's opening, and how much of its continuation is the reference
 
@@ -41,7 +41,4 @@ def record_prompt(tokenizer, record: Record) -> Prompt:
     words = record.text.split()
     cut = min(PROMPT_WORDS, max(1, len(words) // 2))
     opening = " ".join(words[:cut])
-    ids = tokenizer(opening, add_special_tokens=True)["input_ids"]
-    if ids and ids[-1] == tokenizer.eos_token_id:  # a post-processor that closes every text
-        ids = ids[:-1]
-    return Prompt(opening, ids, " ".join(words[cut : cut + REFERENCE_WORDS]))
+    return Prompt(opening, text_ids(tokenizer, opening), " ".join(words[cut : cut + REFERENCE_WORDS]))

@@ -227,6 +227,14 @@ def prompt_ids(tokenizer, messages) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def text_ids(tokenizer, text: str) -> list[int]:
+    """A text for a model to continue (no template: texts are trained as they are): with the
+    tokenizer's own special tokens in front (a BOS), without the EOS some post-processors close
+    every text with."""
+    ids = tokenizer(text, add_special_tokens=True)["input_ids"]
+    return ids[:-1] if ids and ids[-1] == tokenizer.eos_token_id else ids
+
+
 def rendered_example(tokenizer) -> str:
     """`EXAMPLE_CONVERSATION` through the tokenizer's own template, as a model card shows it."""
     return render(tokenizer, own_template(tokenizer), EXAMPLE_CONVERSATION)
